@@ -1,0 +1,113 @@
+import { exportPKCS8, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requireAdmin, requireOwnerOrAdmin, TokenIssuer, TokenVerifier, type Viewer } from './auth';
+import { AppError } from './errors';
+
+const settings = { issuer: 'test-issuer', audience: 'test-audience' };
+const viewer: Viewer = {
+  userId: '6f1c0c6e-5e0c-4d7c-9d0e-1a2b3c4d5e6f',
+  role: 'CUSTOMER',
+  email: 'a@example.com',
+};
+
+async function keyPair() {
+  const { publicKey, privateKey } = await generateKeyPair('EdDSA', { extractable: true });
+  return { publicPem: await exportSPKI(publicKey), privatePem: await exportPKCS8(privateKey), privateKey };
+}
+
+async function expectCode(promise: Promise<unknown>, code: string) {
+  await expect(promise).rejects.toSatisfy((error) => error instanceof AppError && error.code === code);
+}
+
+describe('access tokens', () => {
+  let issuer: TokenIssuer;
+  let verifier: TokenVerifier;
+  let other: Awaited<ReturnType<typeof keyPair>>;
+
+  beforeAll(async () => {
+    const keys = await keyPair();
+    other = await keyPair();
+    issuer = await TokenIssuer.fromPem(keys.privatePem, { ...settings, accessTokenTtlSeconds: 60 });
+    verifier = await TokenVerifier.fromPem(keys.publicPem, settings);
+  });
+
+  it('round-trips the viewer', async () => {
+    expect(await verifier.verify(await issuer.issueAccessToken(viewer))).toEqual(viewer);
+  });
+
+  it('rejects a token signed with another key', async () => {
+    const forged = await (
+      await TokenIssuer.fromPem(other.privatePem, { ...settings, accessTokenTtlSeconds: 60 })
+    ).issueAccessToken({
+      ...viewer,
+      role: 'ADMIN',
+    });
+    await expectCode(verifier.verify(forged), 'UNAUTHENTICATED');
+  });
+
+  it('rejects alg "none"', async () => {
+    const unsigned = new UnsecuredJWT({ role: 'ADMIN', email: viewer.email })
+      .setSubject(viewer.userId)
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setExpirationTime('1h')
+      .encode();
+    await expectCode(verifier.verify(unsigned), 'UNAUTHENTICATED');
+  });
+
+  it('rejects HS256 even when keyed with the public key text (algorithm confusion)', async () => {
+    const { publicPem } = await keyPair();
+    const confused = await new SignJWT({ role: 'ADMIN', email: viewer.email })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(viewer.userId)
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(publicPem));
+    await expectCode(verifier.verify(confused), 'UNAUTHENTICATED');
+  });
+
+  it('rejects expired tokens, wrong audience and unknown roles', async () => {
+    const { privateKey } = other;
+    const otherVerifier = await TokenVerifier.fromPem(other.publicPem, settings);
+    const sign = (claims: Record<string, unknown>, audience: string, exp: number | string) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'EdDSA' })
+        .setSubject(viewer.userId)
+        .setIssuer(settings.issuer)
+        .setAudience(audience)
+        .setExpirationTime(exp)
+        .sign(privateKey);
+    await expectCode(
+      otherVerifier.verify(
+        await sign({ role: 'CUSTOMER', email: 'x' }, settings.audience, Math.floor(Date.now() / 1000) - 10),
+      ),
+      'UNAUTHENTICATED',
+    );
+    await expectCode(
+      otherVerifier.verify(await sign({ role: 'CUSTOMER', email: 'x' }, 'elsewhere', '1h')),
+      'UNAUTHENTICATED',
+    );
+    await expectCode(
+      otherVerifier.verify(await sign({ role: 'ROOT', email: 'x' }, settings.audience, '1h')),
+      'UNAUTHENTICATED',
+    );
+  });
+
+  it('reads only well-formed bearer headers', async () => {
+    expect(await verifier.fromAuthorizationHeader(undefined)).toBeUndefined();
+    await expectCode(verifier.fromAuthorizationHeader('Basic abc'), 'UNAUTHENTICATED');
+  });
+});
+
+describe('authorisation helpers', () => {
+  it('separates anonymous, customers and admins', () => {
+    expect(() => requireAdmin(undefined)).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }));
+    expect(() => requireAdmin(viewer)).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+    expect(requireAdmin({ ...viewer, role: 'ADMIN' }).role).toBe('ADMIN');
+    expect(requireOwnerOrAdmin(viewer, viewer.userId)).toBe(viewer);
+    expect(() => requireOwnerOrAdmin(viewer, 'someone-else')).toThrow(
+      expect.objectContaining({ code: 'FORBIDDEN' }),
+    );
+  });
+});

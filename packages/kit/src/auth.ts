@@ -1,0 +1,106 @@
+import { type CryptoKey, errors, importPKCS8, importSPKI, jwtVerify, type KeyObject, SignJWT } from 'jose';
+import { AppError, forbidden, unauthenticated } from './errors';
+
+export type Role = 'CUSTOMER' | 'ADMIN';
+
+/** Who is calling, as proven by a verified access token. */
+export interface Viewer {
+  userId: string;
+  role: Role;
+  email: string;
+}
+
+// One algorithm, pinned: tokens with `alg: none`, HS256 or any other alg are refused by jose.
+const ALGORITHM = 'EdDSA';
+
+export interface TokenSettings {
+  issuer: string;
+  audience: string;
+}
+
+type Key = CryptoKey | KeyObject;
+
+/** Verifies access tokens; every subgraph and the gateway hold only the public key. */
+export class TokenVerifier {
+  private constructor(
+    private readonly key: Key,
+    private readonly settings: TokenSettings,
+  ) {}
+
+  static async fromPem(publicKeyPem: string, settings: TokenSettings): Promise<TokenVerifier> {
+    return new TokenVerifier(await importSPKI(publicKeyPem, ALGORITHM), settings);
+  }
+
+  async verify(token: string): Promise<Viewer> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: [ALGORITHM],
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        requiredClaims: ['sub', 'exp', 'role', 'email'],
+      });
+      const role = payload.role;
+      if (role !== 'CUSTOMER' && role !== 'ADMIN') throw unauthenticated('Token has an unknown role');
+      if (typeof payload.sub !== 'string' || typeof payload.email !== 'string') {
+        throw unauthenticated('Token is malformed');
+      }
+      return { userId: payload.sub, role, email: payload.email };
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      if (error instanceof errors.JWTExpired) throw unauthenticated('Token has expired');
+      throw unauthenticated('Token is invalid');
+    }
+  }
+
+  /** Reads `Authorization: Bearer <token>`; no header means an anonymous caller (undefined). */
+  async fromAuthorizationHeader(header: string | undefined | null): Promise<Viewer | undefined> {
+    if (!header) return undefined;
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match?.[1]) throw unauthenticated('Authorization header must be "Bearer <token>"');
+    return this.verify(match[1]);
+  }
+}
+
+/** Issues access tokens; only the users subgraph holds the private key. */
+export class TokenIssuer {
+  private constructor(
+    private readonly key: Key,
+    private readonly settings: TokenSettings & { accessTokenTtlSeconds: number },
+  ) {}
+
+  static async fromPem(
+    privateKeyPem: string,
+    settings: TokenSettings & { accessTokenTtlSeconds: number },
+  ): Promise<TokenIssuer> {
+    return new TokenIssuer(await importPKCS8(privateKeyPem, ALGORITHM), settings);
+  }
+
+  issueAccessToken(viewer: Viewer): Promise<string> {
+    return new SignJWT({ role: viewer.role, email: viewer.email })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setSubject(viewer.userId)
+      .setIssuer(this.settings.issuer)
+      .setAudience(this.settings.audience)
+      .setIssuedAt()
+      .setExpirationTime(`${this.settings.accessTokenTtlSeconds}s`)
+      .sign(this.key);
+  }
+}
+
+export function requireViewer(viewer: Viewer | undefined): Viewer {
+  if (!viewer) throw unauthenticated();
+  return viewer;
+}
+
+export function requireAdmin(viewer: Viewer | undefined): Viewer {
+  const signedIn = requireViewer(viewer);
+  if (signedIn.role !== 'ADMIN') throw forbidden('Only an admin may do this');
+  return signedIn;
+}
+
+/** A user may act on their own resources; an admin on anyone's. */
+export function requireOwnerOrAdmin(viewer: Viewer | undefined, ownerId: string): Viewer {
+  const signedIn = requireViewer(viewer);
+  if (signedIn.role !== 'ADMIN' && signedIn.userId !== ownerId) throw forbidden();
+  return signedIn;
+}
