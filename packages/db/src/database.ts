@@ -1,0 +1,51 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+
+/** The name of the database a Postgres URL points at. */
+export function databaseName(databaseUrl: string): string {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+  if (name === '') throw new Error(`database URL names no database: ${redactUrl(databaseUrl)}`);
+  return name;
+}
+
+/** The same server and credentials, another database. */
+export function withDatabase(databaseUrl: string, database: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
+/** A URL safe to print: the password replaced. */
+export function redactUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  if (url.password !== '') url.password = '***';
+  return url.toString();
+}
+
+/** Creates the database named in the URL unless it exists; returns whether it created it. */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const name = databaseName(databaseUrl);
+  const client = new pg.Client({ connectionString: withDatabase(databaseUrl, 'postgres') });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount !== 0) return false;
+    try {
+      // CREATE DATABASE takes no parameters: the name is quoted as an identifier instead.
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+      return true;
+    } catch (error) {
+      // Another process created it between our check and our create (42P04, or 23505 on the catalogue).
+      const code = (error as { code?: string }).code;
+      if (code === '42P04' || code === '23505') return false;
+      throw error;
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** The driver adapter a generated Prisma 7 client needs (`new PrismaClient({ adapter })`). */
+export function createPrismaAdapter(databaseUrl: string): PrismaPg {
+  return new PrismaPg({ connectionString: databaseUrl });
+}

@@ -1,0 +1,12 @@
+export { createPrismaAdapter, databaseName, ensureDatabase, redactUrl, withDatabase } from './database';
+export { generatePrismaClient, offlineSchemaEnginePath, prismaCliPath } from './generate';
+export {
+  type ApplyMigrationsOptions,
+  type ApplyMigrationsResult,
+  applyMigrations,
+  checksumMatches,
+  type MigrationFile,
+  migrationChecksum,
+  prismaMigrateLockKey,
+  readMigrations,
+} from './migrations';
