@@ -1,0 +1,38 @@
+import type { EventEnvelope } from './envelope';
+import type { RawSqlExecutor } from './sql';
+
+/**
+ * Records that `consumerGroup` processed `eventId`, inside the caller's transaction. Returns false when it
+ * was processed before: the caller then skips its work, so a redelivered or replayed event changes nothing.
+ */
+export async function claimEvent(
+  tx: RawSqlExecutor,
+  consumerGroup: string,
+  eventId: string,
+): Promise<boolean> {
+  const inserted = await tx.$executeRaw`
+    INSERT INTO processed_events (consumer_group, event_id) VALUES (${consumerGroup}, ${eventId}::uuid)
+    ON CONFLICT DO NOTHING`;
+  return inserted === 1;
+}
+
+interface TransactionRunner<Tx> {
+  $transaction<R>(fn: (tx: Tx) => Promise<R>): Promise<R>;
+}
+
+/**
+ * Runs `work` once per event and consumer group: the processed-event row and the work's writes commit in
+ * one transaction. Returns 'duplicate' (and runs nothing) for an event seen before.
+ */
+export async function handleOnce<Tx extends RawSqlExecutor>(
+  db: TransactionRunner<Tx>,
+  consumerGroup: string,
+  event: Pick<EventEnvelope, 'id'>,
+  work: (tx: Tx) => Promise<void>,
+): Promise<'processed' | 'duplicate'> {
+  return db.$transaction(async (tx) => {
+    if (!(await claimEvent(tx, consumerGroup, event.id))) return 'duplicate' as const;
+    await work(tx);
+    return 'processed' as const;
+  });
+}
