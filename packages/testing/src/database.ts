@@ -1,0 +1,117 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { applyMigrations, readMigrations, withDatabase } from '@shop/db';
+import { readInfraSettings } from '@shop/infra';
+import pg from 'pg';
+
+const TEST_PREFIX = 'shoptest_';
+const TEMPLATE_PREFIX = 'shoptpl_';
+// Another test run may be going on at the same time: leftovers are only what is older than this.
+const LEFTOVER_AGE_MS = 2 * 60 * 60 * 1000;
+
+/** Test database names carry their creation time so a later run can tell leftovers from live ones. */
+function testDatabaseName(): string {
+  return `${TEST_PREFIX}${Date.now()}_${randomUUID().slice(0, 8)}`;
+}
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  drop: () => Promise<void>;
+}
+
+async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({
+    connectionString: withDatabase(readInfraSettings().postgresUrl, 'postgres'),
+  });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function databaseExists(client: pg.Client, name: string): Promise<boolean> {
+  const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  return rowCount === 1;
+}
+
+/**
+ * A migrated template per distinct set of migrations, built once and cloned per test (a clone takes
+ * milliseconds; migrating from scratch each time would not).
+ */
+async function ensureTemplate(migrationsDir: string): Promise<string> {
+  const migrations = await readMigrations(migrationsDir);
+  const hash = createHash('sha256')
+    .update(migrations.map((m) => `${m.name}:${m.checksum}`).join('\n'))
+    .digest('hex')
+    .slice(0, 16);
+  const template = `${TEMPLATE_PREFIX}${hash}`;
+  await withAdmin(async (client) => {
+    // Test files run in parallel workers: one builds the template, the others wait on the lock.
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [template]);
+    try {
+      if (await databaseExists(client, template)) return;
+      const building = `${template}_building`;
+      await client.query(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
+      await client.query(`CREATE DATABASE "${building}"`);
+      await applyMigrations({
+        databaseUrl: withDatabase(readInfraSettings().postgresUrl, building),
+        migrationsDir,
+      });
+      // Renamed only when complete, so a crash mid-migration never leaves a half-built template.
+      await client.query(`ALTER DATABASE "${building}" RENAME TO "${template}"`);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [template]);
+    }
+  });
+  return template;
+}
+
+/** A fresh database with every migration of `migrationsDir` applied, private to one test (or file). */
+export async function createTestDatabase(migrationsDir: string): Promise<TestDatabase> {
+  const template = await ensureTemplate(migrationsDir);
+  const name = testDatabaseName();
+  await withAdmin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
+  return {
+    name,
+    url: withDatabase(readInfraSettings().postgresUrl, name),
+    drop: () =>
+      withAdmin(
+        async (client) => void (await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
+      ),
+  };
+}
+
+/** An empty database (for tests of the migration runner itself). */
+export async function createEmptyTestDatabase(): Promise<TestDatabase> {
+  const name = testDatabaseName();
+  await withAdmin((client) => client.query(`CREATE DATABASE "${name}"`));
+  return {
+    name,
+    url: withDatabase(readInfraSettings().postgresUrl, name),
+    drop: () =>
+      withAdmin(
+        async (client) => void (await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
+      ),
+  };
+}
+
+/**
+ * Drops test databases that crashed runs left behind. Templates are keyed by a hash of their migrations,
+ * so an edited migration gets a new template; old templates go with the leftovers.
+ */
+export async function dropLeftoverTestDatabases(): Promise<void> {
+  await withAdmin(async (client) => {
+    const { rows } = await client.query<{ datname: string }>(
+      'SELECT datname FROM pg_database WHERE datname LIKE $1',
+      [`${TEST_PREFIX}%`],
+    );
+    for (const { datname } of rows) {
+      const createdAt = Number(datname.slice(TEST_PREFIX.length).split('_')[0]);
+      if (Number.isFinite(createdAt) && Date.now() - createdAt > LEFTOVER_AGE_MS) {
+        await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      }
+    }
+  });
+}
