@@ -1,4 +1,7 @@
-import type { Kafka } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, Kafka } from 'kafkajs';
+
+const LEADER_WAIT_MS = 15_000;
 
 /** Creates the topics that are missing (idempotent; brokers run with auto-creation off); returns those created. */
 export async function ensureTopics(
@@ -12,13 +15,42 @@ export async function ensureTopics(
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((topic) => !existing.has(topic));
     if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-      });
+      // Another process may create the same topics at the same moment; "already exists" is success.
+      await admin
+        .createTopics({
+          waitForLeaders: false,
+          topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+        })
+        .catch((error: unknown) => {
+          if (!/already exists/i.test(String((error as Error).message))) throw error;
+        });
+      await waitForLeaders(admin, missing);
     }
     return missing;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * kafkajs' own waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION, which a just-started broker answers
+ * for a moment; poll the metadata until every partition has a leader.
+ */
+async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+      if (
+        metadata.length === topics.length &&
+        metadata.every((t) => t.partitions.every((p) => p.leader >= 0))
+      )
+        return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics ${topics.join(', ')} have no leader after ${LEADER_WAIT_MS} ms`);
+    await sleep(100);
   }
 }

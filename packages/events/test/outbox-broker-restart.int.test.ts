@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEvent, EventConsumer, enqueueEvents, handleOnce, OutboxRelay } from '@shop/events';
@@ -8,6 +7,7 @@ import { KafkaBroker } from '@shop/infra';
 import {
   createTestDatabase,
   createTestKafka,
+  freePort,
   type TestDatabase,
   type TestKafka,
   testLogger,
@@ -15,17 +15,6 @@ import {
 } from '@shop/testing';
 import { createLedgerClient, ledgerMigrationsDir } from '@shop/testing/fixture';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 // This test owns its broker (own ports and data dir) so stopping it disturbs no other test.
 describe('Kafka down between the outbox write and the relay', () => {

@@ -7,13 +7,13 @@ try {
   if (command === 'up') {
     const t0 = Date.now();
     console.log('infra:up');
-    const { started } = await infraUp(undefined, progress);
+    const { started } = await infraUp({ progress });
     console.log(
       `infra:up done in ${((Date.now() - t0) / 1000).toFixed(1)}s; ${started.length ? `started ${started.join(', ')}` : 'started nothing (all were answering)'}`,
     );
   } else if (command === 'down') {
     console.log('infra:down');
-    await infraDown(progress);
+    await infraDown({ progress });
   } else if (command === 'status') {
     for (const s of await infraStatus()) {
       console.log(

@@ -10,19 +10,30 @@ import { ensureTopics } from './topics';
 
 export type Progress = (message: string) => void;
 
-/** The development broker infra:up starts when KAFKA_BROKERS is not set. */
-export const devKafkaBroker = () => new KafkaBroker({ dir: join(infraDir, 'kafka') });
+export interface InfraOptions {
+  settings?: InfraSettings;
+  /** Where started services keep data, logs, pids and the state file (default: the project's .infra). */
+  dir?: string;
+  progress?: Progress;
+}
+
+/** The broker infra:up starts when none answers: on the port KAFKA_BROKERS names, controller one above. */
+function ownKafkaBroker(dir: string, settings: InfraSettings): KafkaBroker {
+  const port = Number(settings.kafkaBrokers[0]?.split(':')[1] ?? 9092);
+  return new KafkaBroker({ dir: join(dir, 'kafka'), port, controllerPort: port + 1 });
+}
 
 /**
  * Brings Postgres, Redis and Kafka up: uses what env configures or what already listens, otherwise starts
  * it locally without Docker. Idempotent: a second call finds everything answering and starts nothing.
  */
-export async function infraUp(
-  settings: InfraSettings = readInfraSettings(),
-  progress: Progress = () => {},
-): Promise<{ started: string[] }> {
-  mkdirSync(infraDir, { recursive: true });
-  const state = readState();
+export async function infraUp({
+  settings = readInfraSettings(),
+  dir = infraDir,
+  progress = () => {},
+}: InfraOptions = {}): Promise<{ started: string[] }> {
+  mkdirSync(dir, { recursive: true });
+  const state = readState(dir);
   const started: string[] = [];
 
   if (await postgresAnswers(settings.postgresUrl)) {
@@ -32,7 +43,7 @@ export async function infraUp(
   } else {
     progress('postgres: not answering, starting the machine cluster');
     state.postgres = await startMachinePostgres(settings.postgresUrl);
-    writeState(state);
+    writeState(dir, state);
     started.push('postgres');
   }
   const created = await ensureDatabases(settings.postgresUrl, subgraphDatabases);
@@ -46,10 +57,10 @@ export async function infraUp(
     throw new Error(`REDIS_URL is set but ${settings.redisUrl} does not answer`);
   } else {
     progress('redis: not answering, starting redis-server');
-    const dir = join(infraDir, 'redis');
-    mkdirSync(dir, { recursive: true });
-    state.redis = { pid: await startRedis(settings.redisUrl, dir) };
-    writeState(state);
+    const redisDir = join(dir, 'redis');
+    mkdirSync(redisDir, { recursive: true });
+    state.redis = { pid: await startRedis(settings.redisUrl, redisDir) };
+    writeState(dir, state);
     started.push('redis');
   }
 
@@ -58,9 +69,9 @@ export async function infraUp(
   } else if (settings.kafkaConfigured) {
     throw new Error(`KAFKA_BROKERS is set but ${settings.kafkaBrokers.join(',')} does not answer`);
   } else {
-    const broker = devKafkaBroker();
+    const broker = ownKafkaBroker(dir, settings);
     state.kafka = { pid: await broker.start({ onProgress: (m) => progress(`kafka: ${m}`) }) };
-    writeState(state);
+    writeState(dir, state);
     started.push('kafka');
     progress(`kafka: ready at ${broker.bootstrap} (log: ${broker.logFile})`);
   }
@@ -70,12 +81,16 @@ export async function infraUp(
 }
 
 /** Stops only what infraUp started (by pid or by the cluster it started), newest first. */
-export async function infraDown(progress: Progress = () => {}): Promise<{ stopped: string[] }> {
-  const state = readState();
+export async function infraDown({
+  settings = readInfraSettings(),
+  dir = infraDir,
+  progress = () => {},
+}: InfraOptions = {}): Promise<{ stopped: string[] }> {
+  const state = readState(dir);
   const stopped: string[] = [];
   if (state.kafka) {
     progress('kafka: stopping the broker infra:up started');
-    await devKafkaBroker().stop();
+    await ownKafkaBroker(dir, settings).stop();
     delete state.kafka;
     stopped.push('kafka');
   }
@@ -93,7 +108,7 @@ export async function infraDown(progress: Progress = () => {}): Promise<{ stoppe
     delete state.postgres;
     stopped.push('postgres');
   }
-  writeState(state);
+  writeState(dir, state);
   if (stopped.length === 0) progress('nothing to stop: infra:up started nothing that still runs');
   return { stopped };
 }
@@ -105,8 +120,11 @@ export interface ServiceStatus {
   startedByUs: boolean;
 }
 
-export async function infraStatus(settings: InfraSettings = readInfraSettings()): Promise<ServiceStatus[]> {
-  const state = readState();
+export async function infraStatus({
+  settings = readInfraSettings(),
+  dir = infraDir,
+}: InfraOptions = {}): Promise<ServiceStatus[]> {
+  const state = readState(dir);
   return [
     {
       service: 'postgres',
@@ -124,7 +142,7 @@ export async function infraStatus(settings: InfraSettings = readInfraSettings())
       service: 'kafka',
       answering: await kafkaAnswers(settings.kafkaBrokers),
       address: settings.kafkaBrokers.join(','),
-      startedByUs: devKafkaBroker().runningPid() !== undefined,
+      startedByUs: ownKafkaBroker(dir, settings).runningPid() !== undefined,
     },
   ];
 }

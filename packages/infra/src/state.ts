@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { infraDir } from './paths';
 
 /** What infra:up started itself, so infra:down stops exactly that and nothing else. */
 export interface InfraState {
@@ -9,13 +8,13 @@ export interface InfraState {
   kafka?: { pid: number };
 }
 
-const stateFile = join(infraDir, 'state.json');
+const stateFile = (dir: string) => join(dir, 'state.json');
 
-export function readState(): InfraState {
-  return existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as InfraState) : {};
+export function readState(dir: string): InfraState {
+  return existsSync(stateFile(dir)) ? (JSON.parse(readFileSync(stateFile(dir), 'utf8')) as InfraState) : {};
 }
 
-export function writeState(state: InfraState): void {
-  mkdirSync(infraDir, { recursive: true });
-  writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+export function writeState(dir: string, state: InfraState): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
 }

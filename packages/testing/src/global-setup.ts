@@ -7,6 +7,6 @@ import { dropLeftoverTestDatabases } from './database';
  * `pnpm infra:down` stops what was started.
  */
 export default async function setup(): Promise<void> {
-  await infraUp(undefined, (message) => console.log(`[infra] ${message}`));
+  await infraUp({ progress: (message) => console.log(`[infra] ${message}`) });
   await dropLeftoverTestDatabases();
 }

@@ -6,4 +6,5 @@ export {
 } from './database';
 export { createTestKafka, type TestKafka, type TopicReader } from './kafka';
 export { testLogger } from './logger';
+export { freePort } from './ports';
 export { waitFor } from './wait';

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// The two commands a newcomer runs on a fresh machine: `npm test` and `npm start` (pnpm works too).
+// Plain Node with no dependencies, because it runs before anything is installed: it brings pnpm and the
+// system packages (Java, Maven, Redis, PostgreSQL) when they are missing, installs the workspace, then
+// hands over to the project's own scripts.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const command = process.argv[2];
+const isCI = process.env.CI === 'true' || process.env.CI === '1';
+
+function step(title) {
+  console.log(`\n▶ ${title}`);
+}
+
+function has(binary) {
+  return spawnSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' }).status === 0;
+}
+
+function run(binary, args, { allowFailure = false, env } = {}) {
+  const result = spawnSync(binary, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  if (result.status !== 0 && !allowFailure) {
+    console.error(`✖ ${binary} ${args.join(' ')} failed (exit ${result.status ?? result.signal})`);
+    process.exit(result.status ?? 1);
+  }
+  return result.status ?? 1;
+}
+
+// Debian packages behind the tools infra:up needs when it has to start a service itself.
+const systemPackages = [
+  { binary: 'java', pkg: 'openjdk-17-jre-headless' },
+  { binary: 'mvn', pkg: 'maven' },
+  { binary: 'redis-server', pkg: 'redis-server' },
+  { binary: 'pg_ctlcluster', pkg: 'postgresql' },
+];
+
+function ensureSystemPackages() {
+  const missing = systemPackages.filter(({ binary }) => !has(binary));
+  if (missing.length === 0) return;
+  const names = missing.map(({ pkg }) => pkg);
+  if (process.getuid?.() !== 0 || !has('apt-get')) {
+    console.warn(
+      `! missing ${missing.map((m) => m.binary).join(', ')}; install ${names.join(' ')} (or point the env at running services)`,
+    );
+    return;
+  }
+  step(`installing ${names.join(' ')} with apt-get`);
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...names], {
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+function ensurePnpm() {
+  const wanted = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1];
+  const current = has('pnpm') ? spawnSync('pnpm', ['--version'], { encoding: 'utf8' }).stdout.trim() : '';
+  if (current === wanted) return;
+  step(`installing pnpm ${wanted} (found ${current || 'none'})`);
+  run('npm', ['install', '--global', '--no-fund', '--no-audit', `pnpm@${wanted}`]);
+}
+
+function install() {
+  ensureSystemPackages();
+  ensurePnpm();
+  step('pnpm install');
+  run('pnpm', ['install', ...(isCI ? ['--frozen-lockfile'] : []), '--prefer-offline']);
+  step('generating Prisma clients');
+  run('pnpm', ['run', '--silent', 'prisma:generate']);
+}
+
+function test() {
+  install();
+  step('static checks: types, lint and format, compose file');
+  run('pnpm', ['run', '--silent', 'check']);
+  step('infrastructure: Postgres, Redis, Apache Kafka');
+  run('pnpm', ['run', '--silent', 'infra:up']);
+  step('tests: unit, integration, e2e');
+  const report = join(root, '.infra', 'test-report.json');
+  const status = run(
+    'pnpm',
+    ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+    { allowFailure: true },
+  );
+  // One plain closing line, the same whatever the runner prints above it.
+  if (existsSync(report)) {
+    const r = JSON.parse(readFileSync(report, 'utf8'));
+    const skipped = r.numPendingTests + r.numTodoTests;
+    console.log(
+      `\nTests: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`,
+    );
+    if (r.numTotalTests === 0) {
+      console.error('✖ no test ran');
+      process.exit(1);
+    }
+  }
+  process.exit(status);
+}
+
+function start() {
+  install();
+  run('pnpm', ['run', '--silent', 'infra:up']);
+  run('pnpm', ['run', '--silent', 'start:supergraph']);
+}
+
+if (command === 'test') test();
+else if (command === 'start') start();
+else if (command === 'install') install();
+else {
+  console.error('usage: shop.mjs <test|start|install>');
+  process.exit(2);
+}
