@@ -1,4 +1,11 @@
-export { type InfraOptions, infraDown, infraStatus, infraUp, type Progress, type ServiceStatus } from './infra';
+export {
+  type InfraOptions,
+  infraDown,
+  infraStatus,
+  infraUp,
+  type Progress,
+  type ServiceStatus,
+} from './infra';
 export { ensureKafkaJars, KAFKA_VERSION, KafkaBroker, kafkaAnswers } from './kafka-broker';
 export { cacheDir, infraDir, projectRoot } from './paths';
 export { databaseUrl, type InfraSettings, readInfraSettings, subgraphDatabases } from './settings';

@@ -35,7 +35,9 @@ describe('infra:up / infra:down', () => {
 
     const second = await infraUp({ settings, dir });
     expect(second.started).toEqual([]);
-    expect((await infraStatus({ settings, dir })).map((s) => [s.service, s.answering, s.startedByUs])).toEqual([
+    expect(
+      (await infraStatus({ settings, dir })).map((s) => [s.service, s.answering, s.startedByUs]),
+    ).toEqual([
       ['postgres', true, false],
       ['redis', true, true],
       ['kafka', true, true],
