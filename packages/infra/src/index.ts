@@ -8,5 +8,5 @@ export {
 } from './infra';
 export { ensureKafkaJars, KAFKA_VERSION, KafkaBroker, kafkaAnswers } from './kafka-broker';
 export { cacheDir, infraDir, projectRoot } from './paths';
-export { databaseUrl, type InfraSettings, readInfraSettings, subgraphDatabases } from './settings';
+export { type InfraSettings, readInfraSettings, subgraphDatabases } from './settings';
 export { ensureTopics } from './topics';

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { redactUrl } from '@shop/db';
 import { KafkaBroker, kafkaAnswers } from './kafka-broker';
 import { infraDir } from './paths';
 import { ensureDatabases, postgresAnswers, startMachinePostgres, stopMachinePostgres } from './postgres';
@@ -37,9 +38,9 @@ export async function infraUp({
   const started: string[] = [];
 
   if (await postgresAnswers(settings.postgresUrl)) {
-    progress(`postgres: answering at ${redact(settings.postgresUrl)}`);
+    progress(`postgres: answering at ${redactUrl(settings.postgresUrl)}`);
   } else if (settings.postgresConfigured) {
-    throw new Error(`POSTGRES_URL is set but ${redact(settings.postgresUrl)} does not answer`);
+    throw new Error(`POSTGRES_URL is set but ${redactUrl(settings.postgresUrl)} does not answer`);
   } else {
     progress('postgres: not answering, starting the machine cluster');
     state.postgres = await startMachinePostgres(settings.postgresUrl);
@@ -129,7 +130,7 @@ export async function infraStatus({
     {
       service: 'postgres',
       answering: await postgresAnswers(settings.postgresUrl),
-      address: redact(settings.postgresUrl),
+      address: redactUrl(settings.postgresUrl),
       startedByUs: state.postgres !== undefined,
     },
     {
@@ -145,10 +146,4 @@ export async function infraStatus({
       startedByUs: ownKafkaBroker(dir, settings).runningPid() !== undefined,
     },
   ];
-}
-
-function redact(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
 }

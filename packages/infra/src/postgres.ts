@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
+import { ensureDatabase, redactUrl, withDatabase } from '@shop/db';
 import pg from 'pg';
 import { commandExists, run, waitUntil } from './process';
-import { databaseUrl } from './settings';
 
 export async function postgresAnswers(postgresUrl: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 1_000 });
@@ -38,23 +38,7 @@ export function stopMachinePostgres(version: string, cluster: string): void {
 
 /** Creates each database that does not exist yet; returns the ones it created. */
 export async function ensureDatabases(postgresUrl: string, names: readonly string[]): Promise<string[]> {
-  const client = new pg.Client({ connectionString: databaseUrl(postgresUrl, 'postgres') });
-  await client.connect();
-  try {
-    const created: string[] = [];
-    for (const name of names) {
-      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-      if (rowCount === 0) {
-        // CREATE DATABASE takes no parameters; names come from our own list and are quoted.
-        await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`).catch((error: unknown) => {
-          // Another runner created it between our check and our create.
-          if ((error as { code?: string }).code !== '42P04') throw error;
-        });
-        created.push(name);
-      }
-    }
-    return created;
-  } finally {
-    await client.end();
-  }
+  const created: string[] = [];
+  for (const name of names) if (await ensureDatabase(withDatabase(postgresUrl, name))) created.push(name);
+  return created;
 }

@@ -29,10 +29,3 @@ export function readInfraSettings(env: NodeJS.ProcessEnv = process.env): InfraSe
     postgresConfigured: env.POSTGRES_URL !== undefined,
   };
 }
-
-/** The URL of one database on the configured server. */
-export function databaseUrl(postgresUrl: string, database: string): string {
-  const url = new URL(postgresUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}

@@ -68,11 +68,11 @@ async function ensureTemplate(migrationsDir: string): Promise<string> {
   return template;
 }
 
-/** A fresh database with every migration of `migrationsDir` applied, private to one test (or file). */
-export async function createTestDatabase(migrationsDir: string): Promise<TestDatabase> {
-  const template = await ensureTemplate(migrationsDir);
+async function createDatabase(template?: string): Promise<TestDatabase> {
   const name = testDatabaseName();
-  await withAdmin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
+  await withAdmin((client) =>
+    client.query(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ''}`),
+  );
   return {
     name,
     url: withDatabase(readInfraSettings().postgresUrl, name),
@@ -83,18 +83,14 @@ export async function createTestDatabase(migrationsDir: string): Promise<TestDat
   };
 }
 
+/** A fresh database with every migration of `migrationsDir` applied, private to one test (or file). */
+export async function createTestDatabase(migrationsDir: string): Promise<TestDatabase> {
+  return createDatabase(await ensureTemplate(migrationsDir));
+}
+
 /** An empty database (for tests of the migration runner itself). */
-export async function createEmptyTestDatabase(): Promise<TestDatabase> {
-  const name = testDatabaseName();
-  await withAdmin((client) => client.query(`CREATE DATABASE "${name}"`));
-  return {
-    name,
-    url: withDatabase(readInfraSettings().postgresUrl, name),
-    drop: () =>
-      withAdmin(
-        async (client) => void (await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
-      ),
-  };
+export function createEmptyTestDatabase(): Promise<TestDatabase> {
+  return createDatabase();
 }
 
 /**
