@@ -22,6 +22,19 @@ export {
 export { type HealthState, mountHealthRoutes, type ReadinessCheck } from './health';
 export { createLogger, type Logger } from './logging';
 export {
+  type Connection,
+  createdAtCursor,
+  DEFAULT_PAGE_SIZE,
+  encodeCursor,
+  MAX_PAGE_SIZE,
+  type Page,
+  type PageArgs,
+  readPage,
+  toConnection,
+} from './pagination';
+export { loadSchema, runSubgraph, type SubgraphParts } from './run';
+export { DecimalScalar, money } from './scalars';
+export {
   formatError,
   type RequestContext,
   type RunningSubgraph,

@@ -7,4 +7,12 @@ export {
 export { createTestKafka, type TestKafka, type TopicReader } from './kafka';
 export { testLogger } from './logger';
 export { freePort } from './ports';
+export {
+  createTestKeys,
+  type GraphQLResponse,
+  postGraphQL,
+  startTestSubgraph,
+  type TestKeys,
+  testTokenSettings,
+} from './subgraph';
 export { waitFor } from './wait';
