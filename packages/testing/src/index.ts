@@ -7,6 +7,7 @@ export {
 export { createTestKafka, type TestKafka, type TopicReader } from './kafka';
 export { testLogger } from './logger';
 export { freePort } from './ports';
+export { createTestRedis, type TestRedis } from './redis';
 export {
   createTestKeys,
   type GraphQLResponse,
