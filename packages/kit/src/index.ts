@@ -33,7 +33,7 @@ export {
   toConnection,
 } from './pagination';
 export { loadSchema, runSubgraph, type SubgraphParts } from './run';
-export { DecimalScalar, money } from './scalars';
+export { DateTimeScalar, DecimalScalar, money } from './scalars';
 export {
   formatError,
   type RequestContext,

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { gql } from 'graphql-tag';
 import { TokenVerifier } from './auth';
 import type { baseEnvSchema } from './config';
@@ -16,7 +15,8 @@ export function loadSchema(fromModuleUrl: string, file = './schema.graphql') {
 }
 
 export interface SubgraphParts<TContext extends RequestContext> {
-  resolvers: GraphQLResolverMap<TContext>;
+  /** Typed where it is written, with the subgraph's generated resolver types. */
+  resolvers: object;
   createContext?: (base: RequestContext) => TContext | Promise<TContext>;
   readiness?: Record<string, ReadinessCheck>;
   /** Started after the server listens (relays, consumers, jobs); each returns how to stop it. */

@@ -38,3 +38,31 @@ export const DecimalScalar = new GraphQLScalarType<string, string>({
 export function money(amount: { toFixed(digits: number): string } | string, currency: string) {
   return { amount: typeof amount === 'string' ? amount : amount.toFixed(2), currency };
 }
+
+function toIsoString(value: unknown): string | undefined {
+  const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
+  return date !== undefined && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined;
+}
+
+function parseDateTime(value: unknown): string {
+  const text = typeof value === 'string' ? toIsoString(value) : undefined;
+  if (text === undefined) {
+    throw new GraphQLError('DateTime must be an ISO-8601 string such as "2026-02-01T09:30:00.000Z"', {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+  }
+  return text;
+}
+
+/** Points in time as ISO-8601 strings in UTC; resolvers may return Dates or such strings. */
+export const DateTimeScalar = new GraphQLScalarType<string, string>({
+  name: 'DateTime',
+  description: 'An instant in time as an ISO-8601 string in UTC, e.g. "2026-02-01T12:00:00.000Z".',
+  serialize: (value) => {
+    const text = toIsoString(value);
+    if (text === undefined) throw new GraphQLError(`DateTime cannot represent ${String(value)}`);
+    return text;
+  },
+  parseValue: parseDateTime,
+  parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : undefined),
+});

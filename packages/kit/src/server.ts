@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
@@ -28,7 +29,8 @@ export interface SubgraphServerOptions<TContext extends RequestContext> {
   port: number;
   host?: string;
   typeDefs: DocumentNode;
-  resolvers: GraphQLResolverMap<TContext>;
+  /** The subgraph's resolver map, typed where it is written (codegen's resolver types). */
+  resolvers: object;
   tokenVerifier: TokenVerifier;
   logger: Logger;
   /** Adds per-request things (DataLoaders, services) to the verified base context. */
@@ -107,7 +109,9 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   options: SubgraphServerOptions<TContext>,
 ): Promise<RunningSubgraph> {
   const { logger, tokenVerifier } = options;
-  const schema = buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as never }]);
+  const schema = buildSubgraphSchema([
+    { typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<TContext> },
+  ]);
   const app = express();
   app.disable('x-powered-by');
   const httpServer = createServer(app);
@@ -163,6 +167,8 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     introspection: true,
     formatError: (formatted, error) => formatError(logger, formatted, error),
     plugins: [
+      // We report no traces to Apollo Studio; without this Apollo announces inline tracing on every start.
+      ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {
         async serverWillStart() {
