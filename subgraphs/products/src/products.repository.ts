@@ -1,0 +1,174 @@
+import { Prisma, type PrismaClient, type Product } from './generated/prisma/client';
+
+/** A catalogue product as the rest of the subgraph sees it: no Prisma types, money as an exact string. */
+export interface ProductRecord {
+  id: string;
+  name: string;
+  description: string | null;
+  sku: string;
+  /** Exact, always two decimals: "19.90". */
+  price: string;
+  currency: string;
+  active: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Which products a list or a count covers. */
+export interface ProductFilter {
+  includeInactive: boolean;
+  /** Text that the name, SKU or description must contain, ignoring case. */
+  search?: string | undefined;
+}
+
+/** Where a keyset page starts: strictly after this (createdAt, id), newest first. */
+export interface ProductPosition {
+  createdAt: Date;
+  id: string;
+}
+
+export interface NewProduct {
+  name: string;
+  sku: string;
+  price: string;
+  currency: string;
+  description: string | null;
+}
+
+/** Only the fields present change; `description: null` clears it. */
+export interface ProductChanges {
+  name?: string;
+  description?: string | null;
+  price?: string;
+  active?: boolean;
+}
+
+/** Another product already has this SKU (the unique index said so). */
+export class SkuTakenError extends Error {
+  constructor(readonly sku: string) {
+    super(`SKU ${sku} is taken`);
+    this.name = 'SkuTakenError';
+  }
+}
+
+const UNIQUE_VIOLATION = 'P2002';
+const RECORD_NOT_FOUND = 'P2025';
+
+function isPrismaError(error: unknown, code: string): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === code;
+}
+
+function toRecord(row: Product): ProductRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    sku: row.sku,
+    price: row.price.toFixed(2),
+    currency: row.currency,
+    active: row.active,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+// ILIKE treats % and _ as wildcards and Prisma's `contains` passes them through: escape them so a search
+// for "100%" means the text "100%".
+function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+function whereOf(filter: ProductFilter): Prisma.ProductWhereInput {
+  const where: Prisma.ProductWhereInput = filter.includeInactive ? {} : { active: true };
+  if (filter.search === undefined) return where;
+  const contains = { contains: likeLiteral(filter.search), mode: 'insensitive' } as const;
+  return { ...where, OR: [{ name: contains }, { sku: contains }, { description: contains }] };
+}
+
+/** The products table; the only code of this subgraph that talks to Prisma. */
+export class ProductsRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async findById(id: string): Promise<ProductRecord | null> {
+    const row = await this.prisma.product.findUnique({ where: { id } });
+    return row === null ? null : toRecord(row);
+  }
+
+  /** Every product among `ids` that exists, in no particular order, in one query. */
+  async findByIds(ids: readonly string[]): Promise<ProductRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.product.findMany({ where: { id: { in: [...ids] } } });
+    return rows.map(toRecord);
+  }
+
+  /** Up to `take` products newest first (createdAt desc, id desc), strictly after `after` when given. */
+  async list(filter: ProductFilter, take: number, after?: ProductPosition): Promise<ProductRecord[]> {
+    const where = whereOf(filter);
+    const rows = await this.prisma.product.findMany({
+      where:
+        after === undefined
+          ? where
+          : {
+              AND: [
+                where,
+                {
+                  OR: [
+                    { createdAt: { lt: after.createdAt } },
+                    { createdAt: after.createdAt, id: { lt: after.id } },
+                  ],
+                },
+              ],
+            },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take,
+    });
+    return rows.map(toRecord);
+  }
+
+  count(filter: ProductFilter): Promise<number> {
+    return this.prisma.product.count({ where: whereOf(filter) });
+  }
+
+  /** @throws SkuTakenError */
+  async create(product: NewProduct): Promise<ProductRecord> {
+    try {
+      return toRecord(
+        await this.prisma.product.create({
+          data: { ...product, price: new Prisma.Decimal(product.price) },
+        }),
+      );
+    } catch (error) {
+      if (isPrismaError(error, UNIQUE_VIOLATION)) throw new SkuTakenError(product.sku);
+      throw error;
+    }
+  }
+
+  /** The changed product, or null when no product has this id. */
+  async update(id: string, changes: ProductChanges): Promise<ProductRecord | null> {
+    const { price, ...rest } = changes;
+    try {
+      return toRecord(
+        await this.prisma.product.update({
+          where: { id },
+          data: { ...rest, ...(price === undefined ? {} : { price: new Prisma.Decimal(price) }) },
+        }),
+      );
+    } catch (error) {
+      if (isPrismaError(error, RECORD_NOT_FOUND)) return null;
+      throw error;
+    }
+  }
+
+  /** Creates the product, or brings the one with the same SKU to these values (the demo seed). */
+  async upsertBySku(product: NewProduct & { active: boolean }): Promise<ProductRecord> {
+    const data = { ...product, price: new Prisma.Decimal(product.price) };
+    return toRecord(
+      await this.prisma.product.upsert({ where: { sku: product.sku }, create: data, update: data }),
+    );
+  }
+
+  /** Throws unless the database answers (readiness). */
+  async ping(): Promise<void> {
+    await this.prisma.$queryRaw`SELECT 1`;
+  }
+}

@@ -1,0 +1,184 @@
+import {
+  type Connection,
+  conflict,
+  createdAtCursor,
+  type Logger,
+  notFound,
+  type PageArgs,
+  parseInput,
+  readPage,
+  requireAdmin,
+  toConnection,
+  type Viewer,
+} from '@shop/kit';
+import { z } from 'zod';
+import {
+  type ProductChanges,
+  type ProductFilter,
+  type ProductRecord,
+  type ProductsRepository,
+  SkuTakenError,
+} from './products.repository';
+
+export interface ProductsSettings {
+  /** ISO 4217 currency of new products' prices. */
+  defaultCurrency: string;
+}
+
+/** A page of products; the total is counted only when asked for. */
+export interface ProductList extends Connection<ProductRecord> {
+  countTotal: () => Promise<number>;
+}
+
+export interface ProductListArgs extends PageArgs {
+  search?: string | null | undefined;
+}
+
+export interface CreateProductInput {
+  name: string;
+  sku: string;
+  price: string;
+  description?: string | null | undefined;
+}
+
+export interface UpdateProductInput {
+  name?: string | null | undefined;
+  description?: string | null | undefined;
+  price?: string | null | undefined;
+  active?: boolean | null | undefined;
+}
+
+// Decimal(12,2) holds at most 10 digits before the point.
+const MAX_INTEGER_DIGITS = 10;
+
+const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const description = z
+  .string()
+  .trim()
+  .max(5000, 'must be at most 5000 characters')
+  .transform((text) => (text === '' ? null : text));
+const sku = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .regex(/^[A-Z0-9-]{1,64}$/, 'must be 1 to 64 letters, digits or dashes');
+// Checked on the decimal text itself: money never goes through a float.
+const price = z
+  .string()
+  .regex(/^-?\d+(\.\d+)?$/, { error: 'must be a decimal number such as "19.99"', abort: true })
+  .refine((text) => !text.startsWith('-') && /[1-9]/.test(text), 'must be greater than 0')
+  .refine((text) => (text.split('.')[1] ?? '').length <= 2, 'must have at most 2 decimals')
+  .refine(
+    (text) => (text.split('.')[0] ?? '').replace(/^-?0+(?=\d)/, '').length <= MAX_INTEGER_DIGITS,
+    `must be less than 1${'0'.repeat(MAX_INTEGER_DIGITS)}`,
+  );
+
+const createProductSchema = z.object({ name, sku, price, description: description.nullish() });
+// A left-out field stays as it is; null is refused where a product cannot lack the field, and clears a description.
+const updateProductSchema = z.object({
+  name: name.optional(),
+  description: description.nullish(),
+  price: price.optional(),
+  active: z.boolean().optional(),
+});
+const productId = z.object({ id: z.guid('must be a UUID') });
+const searchText = z.object({
+  search: z
+    .string()
+    .trim()
+    .max(200, 'must be at most 200 characters')
+    .nullish()
+    .transform((text) => (text ? text : undefined)),
+});
+
+const isUuid = (id: string) => productId.safeParse({ id }).success;
+
+/**
+ * The catalogue's rules: who may see and change which products, and what a valid product is. Knows nothing
+ * of GraphQL; throws coded AppErrors.
+ */
+export class ProductsService {
+  constructor(
+    private readonly repository: ProductsRepository,
+    private readonly settings: ProductsSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A product the viewer may see: inactive ones only for admins. A malformed id is BAD_USER_INPUT. */
+  async product(viewer: Viewer | undefined, id: string): Promise<ProductRecord | null> {
+    parseInput(productId, { id });
+    const product = await this.repository.findById(id);
+    if (product === null || (!product.active && !isAdmin(viewer))) return null;
+    return product;
+  }
+
+  /** The catalogue newest first, paginated by keyset; inactive products only for admins. */
+  async products(viewer: Viewer | undefined, args: ProductListArgs): Promise<ProductList> {
+    const page = readPage(args, createdAtCursor);
+    const { search } = parseInput(searchText, { search: args.search });
+    const filter: ProductFilter = { includeInactive: isAdmin(viewer), search };
+    const after = page.after && { createdAt: new Date(page.after[0]), id: page.after[1] };
+    // One row more than asked for tells whether a next page exists.
+    const rows = await this.repository.list(filter, page.take + 1, after);
+    return {
+      ...toConnection(rows, page, (product) => [product.createdAt.toISOString(), product.id]),
+      countTotal: () => this.repository.count(filter),
+    };
+  }
+
+  /**
+   * Products by id in the order asked, null for unknown ids, in one query: how other subgraphs' references
+   * (carts, orders) resolve, so for anyone and inactive products included.
+   */
+  async productsByIds(ids: readonly string[]): Promise<(ProductRecord | null)[]> {
+    // A malformed id names no product; asking Postgres for it would fail the whole batch.
+    const found = await this.repository.findByIds([...new Set(ids.filter(isUuid))]);
+    const byId = new Map(found.map((product) => [product.id, product]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  async createProduct(viewer: Viewer | undefined, input: CreateProductInput): Promise<ProductRecord> {
+    const admin = requireAdmin(viewer);
+    const valid = parseInput(createProductSchema, input);
+    try {
+      const product = await this.repository.create({
+        name: valid.name,
+        sku: valid.sku,
+        price: valid.price,
+        description: valid.description ?? null,
+        currency: this.settings.defaultCurrency,
+      });
+      this.logger.info({ productId: product.id, sku: product.sku, by: admin.userId }, 'product created');
+      return product;
+    } catch (error) {
+      if (error instanceof SkuTakenError) {
+        throw conflict(`A product with SKU ${error.sku} already exists`, { field: 'sku' });
+      }
+      throw error;
+    }
+  }
+
+  async updateProduct(
+    viewer: Viewer | undefined,
+    id: string,
+    input: UpdateProductInput,
+  ): Promise<ProductRecord> {
+    const admin = requireAdmin(viewer);
+    parseInput(productId, { id });
+    const valid = parseInput(updateProductSchema, input);
+    const changes: ProductChanges = {
+      ...(valid.name === undefined ? {} : { name: valid.name }),
+      ...(valid.description === undefined ? {} : { description: valid.description }),
+      ...(valid.price === undefined ? {} : { price: valid.price }),
+      ...(valid.active === undefined ? {} : { active: valid.active }),
+    };
+    const product = await this.repository.update(id, changes);
+    if (product === null) throw notFound('Product', id);
+    this.logger.info({ productId: id, fields: Object.keys(changes), by: admin.userId }, 'product updated');
+    return product;
+  }
+}
+
+function isAdmin(viewer: Viewer | undefined): boolean {
+  return viewer?.role === 'ADMIN';
+}
