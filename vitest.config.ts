@@ -1,11 +1,18 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
+
+// graphql 16 ships CJS (main) and ESM (module) builds. Node loads the CJS one for everybody, Vite would give
+// our files the ESM one while Apollo's CJS code requires the other: two GraphQLScalarType classes. One copy.
+const graphqlEntry = createRequire(import.meta.url).resolve('graphql');
 
 // Three kinds of test (STYLE.md §6): pure logic, real infrastructure, the whole supergraph.
 // Integration and e2e tests share one global setup that brings the real services up (idempotent).
 export default defineConfig({
+  resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['{packages,subgraphs,gateway}/**/*.test.ts'],
@@ -13,6 +20,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['{packages,subgraphs,gateway}/**/*.int.test.ts'],
@@ -23,6 +31,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'e2e',
           include: ['{packages,subgraphs,gateway}/**/*.e2e.test.ts'],

@@ -101,7 +101,7 @@ function test() {
 
 function start() {
   install();
-  run('pnpm', ['run', '--silent', 'infra:up']);
+  // Brings the infrastructure up itself, then migrations, seed, subgraphs and the gateway.
   run('pnpm', ['run', '--silent', 'start:supergraph']);
 }
 

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { ensureDatabase, redactUrl, withDatabase } from '@shop/db';
+import { ensureDatabase, withDatabase } from '@shop/db';
 import pg from 'pg';
 import { commandExists, run, waitUntil } from './process';
 

@@ -36,6 +36,7 @@ export { loadSchema, runSubgraph, type SubgraphParts } from './run';
 export { DateTimeScalar, DecimalScalar, money } from './scalars';
 export {
   formatError,
+  listen,
   type RequestContext,
   type RunningSubgraph,
   type SubgraphServerOptions,

@@ -96,6 +96,12 @@ export function formatError(
   };
 }
 
+/** Listens (port 0 picks a free one) and returns the GraphQL URL on that port. */
+export async function listen(httpServer: Server, port: number, host = '0.0.0.0'): Promise<string> {
+  await new Promise<void>((resolve) => httpServer.listen(port, host, resolve));
+  return `http://localhost:${(httpServer.address() as AddressInfo).port}/graphql`;
+}
+
 function bearer(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   return /^Bearer\s+(\S+)$/i.exec(value)?.[1];
@@ -200,9 +206,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     }),
   );
 
-  await new Promise<void>((resolve) => httpServer.listen(options.port, options.host ?? '0.0.0.0', resolve));
-  const { port } = httpServer.address() as AddressInfo;
-  const url = `http://localhost:${port}/graphql`;
+  const url = await listen(httpServer, options.port, options.host);
   logger.info({ url }, `${options.name} subgraph ready`);
 
   return {

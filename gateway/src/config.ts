@@ -1,0 +1,27 @@
+import { baseEnvSchema, envSchemas } from '@shop/kit';
+import { z } from 'zod';
+
+export const gatewayEnvSchema = baseEnvSchema.extend({
+  PORT: envSchemas.port.default(3000),
+  SUPERGRAPH_PATH: z.string().default(new URL('../../schema/supergraph.graphql', import.meta.url).pathname),
+  /** Where a subgraph really runs when not at the URL composed into the supergraph: `users=http://users:3001/graphql,…`. */
+  SUBGRAPH_URLS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const entries = value
+        .split(',')
+        .filter(Boolean)
+        .map((pair) => pair.split('='));
+      for (const entry of entries) {
+        if (entry.length !== 2 || !URL.canParse(entry[1] ?? '')) {
+          ctx.addIssue({ code: 'custom', message: `"${entry.join('=')}" is not name=url` });
+        }
+      }
+      return Object.fromEntries(entries) as Record<string, string>;
+    }),
+  /** Deepest selection a client may send; deeper operations are refused before planning. */
+  MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(12),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;

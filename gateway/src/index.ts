@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import { createLogger, loadConfigOrExit, Shutdown, TokenVerifier } from '@shop/kit';
+import { gatewayEnvSchema } from './config';
+import { startGateway } from './gateway';
+
+const config = loadConfigOrExit(gatewayEnvSchema);
+const logger = createLogger('gateway', config.LOG_LEVEL);
+const shutdown = new Shutdown(logger, config.SHUTDOWN_TIMEOUT_MS);
+shutdown.installSignalHandlers();
+
+const gateway = await startGateway({
+  supergraphSdl: readFileSync(config.SUPERGRAPH_PATH, 'utf8'),
+  port: config.PORT,
+  host: config.HOST,
+  subgraphUrls: config.SUBGRAPH_URLS,
+  maxQueryDepth: config.MAX_QUERY_DEPTH,
+  tokenVerifier: await TokenVerifier.fromPem(config.JWT_PUBLIC_KEY, {
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  }),
+  logger,
+});
+shutdown.register('gateway', gateway.stop);

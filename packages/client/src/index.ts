@@ -1,0 +1,2 @@
+export { ShopClient, ShopClientError, type ShopResult } from './client';
+export * from './generated/graphql';

@@ -1,0 +1,205 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { applyMigrations, ensureDatabase, withDatabase } from '@shop/db';
+import { infraUp } from './infra';
+import { infraDir, projectRoot } from './paths';
+import { waitUntil } from './process';
+import { readInfraSettings } from './settings';
+import { GATEWAY_PORT, subgraphs, subgraphUrl } from './supergraph';
+
+// `pnpm start`: infrastructure, migrations, demo data, every subgraph, then the gateway; Ctrl-C stops all.
+// Ports and URLs come from env when set (USERS_PORT, GATEWAY_PORT, USERS_DATABASE_URL, ...).
+
+const env = process.env;
+const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
+const children: { name: string; child: ChildProcess }[] = [];
+let stopping = false;
+
+/** Development signing keys, made once per checkout, unless JWT_PRIVATE_KEY/JWT_PUBLIC_KEY are set. */
+function devKeys(): { privateKey: string; publicKey: string } {
+  if (env.JWT_PRIVATE_KEY && env.JWT_PUBLIC_KEY)
+    return { privateKey: env.JWT_PRIVATE_KEY, publicKey: env.JWT_PUBLIC_KEY };
+  const dir = join(infraDir, 'keys');
+  const privateFile = join(dir, 'jwt-private.pem');
+  const publicFile = join(dir, 'jwt-public.pem');
+  if (!existsSync(privateFile)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519', {
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    writeFileSync(privateFile, privateKey, { mode: 0o600 });
+    writeFileSync(publicFile, publicKey);
+  }
+  return { privateKey: readFileSync(privateFile, 'utf8'), publicKey: readFileSync(publicFile, 'utf8') };
+}
+
+const levelNames: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+
+/** One readable line per pino record, prefixed with the process name. */
+function relay(name: string, stream: NodeJS.ReadableStream | null): void {
+  if (!stream) return;
+  createInterface({ input: stream }).on('line', (line) => {
+    try {
+      const {
+        level,
+        msg,
+        time: _t,
+        pid: _p,
+        hostname: _h,
+        service: _s,
+        name: _n,
+        ...rest
+      } = JSON.parse(line);
+      const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
+      console.log(`[${name}] ${levelNames[level] ?? level} ${msg}${extra}`);
+    } catch {
+      console.log(`[${name}] ${line}`);
+    }
+  });
+}
+
+function launch(name: string, cwd: string, script: string, extraEnv: Record<string, string>): ChildProcess {
+  const child = spawn(tsx, [script], {
+    cwd,
+    env: { ...env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  relay(name, child.stdout);
+  relay(name, child.stderr);
+  return child;
+}
+
+function runToEnd(
+  name: string,
+  cwd: string,
+  script: string,
+  extraEnv: Record<string, string>,
+): Promise<void> {
+  const child = launch(name, cwd, script, extraEnv);
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${name} exited with ${code}`)))),
+  );
+}
+
+async function ready(url: string): Promise<boolean> {
+  try {
+    return (await fetch(new URL('/health/ready', url))).ok;
+  } catch {
+    return false;
+  }
+}
+
+async function stopAll(exitCode: number): Promise<never> {
+  stopping = true;
+  console.log('\nstopping the supergraph…');
+  await Promise.all(
+    children.map(
+      ({ child }) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+        }),
+    ),
+  );
+  process.exit(exitCode);
+}
+
+function supervise(name: string, child: ChildProcess): void {
+  children.push({ name, child });
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`${name} stopped unexpectedly (${signal ?? `exit ${code}`}); stopping everything`);
+    void stopAll(1);
+  });
+}
+
+async function main(): Promise<void> {
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+  const settings = readInfraSettings();
+  await infraUp({ settings, progress: (message) => console.log(`[infra] ${message}`) });
+  const keys = devKeys();
+  const common = {
+    JWT_PUBLIC_KEY: keys.publicKey,
+    KAFKA_BROKERS: settings.kafkaBrokers.join(','),
+    REDIS_URL: settings.redisUrl,
+    LOG_LEVEL: env.LOG_LEVEL ?? 'info',
+  };
+  const present = subgraphs.filter((s) =>
+    existsSync(join(projectRoot, 'subgraphs', s.name, 'src', 'index.ts')),
+  );
+  const urls: Record<string, string> = {};
+
+  for (const subgraph of present) {
+    const upper = subgraph.name.toUpperCase();
+    const dir = join(projectRoot, 'subgraphs', subgraph.name);
+    const port = Number(env[`${upper}_PORT`] ?? subgraph.port);
+    const own: Record<string, string> = { ...common, PORT: String(port) };
+    if (subgraph.name === 'users') own.JWT_PRIVATE_KEY = keys.privateKey;
+    if (subgraph.database) {
+      const databaseUrl =
+        env[`${upper}_DATABASE_URL`] ?? withDatabase(settings.postgresUrl, subgraph.database);
+      own.DATABASE_URL = databaseUrl;
+      await ensureDatabase(databaseUrl);
+      const { applied } = await applyMigrations({
+        databaseUrl,
+        migrationsDir: join(dir, 'prisma', 'migrations'),
+      });
+      console.log(
+        `[${subgraph.name}] migrations: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`,
+      );
+    }
+    if (existsSync(join(dir, 'src', 'seed.ts')))
+      await runToEnd(`${subgraph.name}:seed`, dir, 'src/seed.ts', own);
+    supervise(subgraph.name, launch(subgraph.name, dir, 'src/index.ts', own));
+    urls[subgraph.name] = subgraphUrl(port);
+  }
+  for (const [name, url] of Object.entries(urls)) {
+    await waitUntil(`${name} subgraph at ${url}`, () => ready(url), { timeoutMs: 90_000, intervalMs: 300 });
+  }
+
+  const gatewayPort = Number(env.GATEWAY_PORT ?? GATEWAY_PORT);
+  const gatewayUrl = subgraphUrl(gatewayPort);
+  supervise(
+    'gateway',
+    launch('gateway', join(projectRoot, 'gateway'), 'src/index.ts', {
+      ...common,
+      PORT: String(gatewayPort),
+      SUBGRAPH_URLS: Object.entries(urls)
+        .map(([name, url]) => `${name}=${url}`)
+        .join(','),
+    }),
+  );
+  await waitUntil(`gateway at ${gatewayUrl}`, () => ready(gatewayUrl), {
+    timeoutMs: 60_000,
+    intervalMs: 300,
+  });
+
+  console.log(`
+The supergraph is up. Ctrl-C stops everything it started (infrastructure keeps running: pnpm infra:down).
+  Gateway + Apollo Sandbox  ${gatewayUrl}
+${Object.entries(urls)
+  .map(([name, url]) => `  ${name.padEnd(24)}  ${url}`)
+  .join('\n')}
+  Kafka                     ${settings.kafkaBrokers.join(',')}
+Demo logins: test@example.com / password123 (customer), admin@example.com / admin123 (admin)
+`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`start failed: ${error instanceof Error ? error.message : String(error)}`);
+  void stopAll(1);
+});

@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import { Prisma, type PrismaClient, type Role } from './generated/prisma/client';
+
+/** A user as the rest of the subgraph sees it: never with the password hash. */
+export interface UserRecord {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface RefreshTokenRecord {
+  id: string;
+  userId: string;
+  familyId: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+  createdAt: Date;
+}
+
+export interface NewUser {
+  email: string;
+  name: string;
+  passwordHash: string;
+  role: Role;
+}
+
+export interface NewRefreshToken {
+  userId: string;
+  familyId: string;
+  tokenHash: string;
+  expiresAt: Date;
+}
+
+/** A refresh token row locked for the rest of a transaction, and what may be done to it meanwhile. */
+export interface LockedRefreshToken {
+  token: RefreshTokenRecord;
+  markUsed: (at: Date) => Promise<void>;
+  /** Revokes every token of the family that is not revoked yet (the newest one included). */
+  revokeFamily: (at: Date) => Promise<void>;
+  /** Adds the successor of the locked token to its family. */
+  addToFamily: (next: { tokenHash: string; expiresAt: Date }) => Promise<void>;
+  findOwner: () => Promise<UserRecord | undefined>;
+}
+
+const userColumns = {
+  id: true,
+  email: true,
+  name: true,
+  role: true,
+  createdAt: true,
+  updatedAt: true,
+} satisfies Prisma.UserSelect;
+
+// Postgres rejects a malformed uuid with an error that would fail a whole batch; such ids simply match nothing.
+const isUuid = (id: string) => z.uuid().safeParse(id).success;
+
+// Rows of the raw locking query, checked rather than trusted.
+const lockedTokenRow = z.object({
+  id: z.string(),
+  userId: z.string(),
+  familyId: z.string(),
+  expiresAt: z.date(),
+  usedAt: z.date().nullable(),
+  revokedAt: z.date().nullable(),
+  createdAt: z.date(),
+});
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/** The only code that touches Prisma. Emails are expected lower-cased already (the service normalises). */
+export class UsersRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** One query for any number of ids (the DataLoader's batch). Unknown and malformed ids are absent. */
+  async findUsersByIds(ids: readonly string[]): Promise<UserRecord[]> {
+    const wellFormed = ids.filter(isUuid);
+    if (wellFormed.length === 0) return [];
+    return this.prisma.user.findMany({ where: { id: { in: wellFormed } }, select: userColumns });
+  }
+
+  /** The account and its password hash, for signing in; undefined when no account has this email. */
+  async findCredentialsByEmail(
+    email: string,
+  ): Promise<{ user: UserRecord; passwordHash: string } | undefined> {
+    const row = await this.prisma.user.findUnique({
+      where: { email },
+      select: { ...userColumns, passwordHash: true },
+    });
+    if (row === null) return undefined;
+    const { passwordHash, ...user } = row;
+    return { user, passwordHash };
+  }
+
+  /** Inserts a user; 'EMAIL_TAKEN' when the unique email index refuses it (also under a concurrent insert). */
+  async createUser(user: NewUser): Promise<UserRecord | 'EMAIL_TAKEN'> {
+    try {
+      return await this.prisma.user.create({ data: user, select: userColumns });
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
+        return 'EMAIL_TAKEN';
+      throw error;
+    }
+  }
+
+  /** Creates the user or overwrites name, password and role of the one with that email (demo data). */
+  upsertUserByEmail(user: NewUser): Promise<UserRecord> {
+    const { email, ...rest } = user;
+    return this.prisma.user.upsert({ where: { email }, create: user, update: rest, select: userColumns });
+  }
+
+  async createRefreshToken(token: NewRefreshToken): Promise<void> {
+    await this.prisma.refreshToken.create({ data: token, select: { id: true } });
+  }
+
+  /** Revokes the family of the token with this hash, if there is one; returns how many tokens it revoked. */
+  async revokeFamilyOf(tokenHash: string, at: Date): Promise<number> {
+    const token = await this.prisma.refreshToken.findUnique({
+      where: { tokenHash },
+      select: { familyId: true },
+    });
+    if (token === null) return 0;
+    return revokeFamily(this.prisma, token.familyId, at);
+  }
+
+  /**
+   * Runs `work` in one transaction that holds a row lock (`SELECT ... FOR UPDATE`) on the refresh token with
+   * this hash, so concurrent presentations of one token are decided one after the other. `work` receives
+   * undefined for an unknown hash. Whatever `work` returns is committed; a throw rolls everything back.
+   */
+  withLockedRefreshToken<T>(
+    tokenHash: string,
+    work: (locked: LockedRefreshToken | undefined) => Promise<T>,
+  ): Promise<T> {
+    return this.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<unknown[]>`
+        SELECT id, user_id AS "userId", family_id AS "familyId", expires_at AS "expiresAt",
+               used_at AS "usedAt", revoked_at AS "revokedAt", created_at AS "createdAt"
+          FROM refresh_tokens
+         WHERE token_hash = ${tokenHash}
+           FOR UPDATE`;
+      if (rows[0] === undefined) return work(undefined);
+      const token = lockedTokenRow.parse(rows[0]);
+      return work({
+        token,
+        markUsed: async (at) => {
+          await tx.refreshToken.update({
+            where: { id: token.id },
+            data: { usedAt: at },
+            select: { id: true },
+          });
+        },
+        revokeFamily: async (at) => {
+          await revokeFamily(tx, token.familyId, at);
+        },
+        addToFamily: async (next) => {
+          await tx.refreshToken.create({
+            data: { userId: token.userId, familyId: token.familyId, ...next },
+            select: { id: true },
+          });
+        },
+        findOwner: async () =>
+          (await tx.user.findUnique({ where: { id: token.userId }, select: userColumns })) ?? undefined,
+      });
+    });
+  }
+
+  /** The readiness check: the database answers. */
+  async ping(): Promise<void> {
+    await this.prisma.$queryRaw`SELECT 1`;
+  }
+}
+
+async function revokeFamily(db: Db, familyId: string, at: Date): Promise<number> {
+  const { count } = await db.refreshToken.updateMany({
+    where: { familyId, revokedAt: null },
+    data: { revokedAt: at },
+  });
+  return count;
+}

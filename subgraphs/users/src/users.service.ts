@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import {
+  conflict,
+  type Logger,
+  parseInput,
+  requireOwnerOrAdmin,
+  requireViewer,
+  type TokenIssuer,
+  unauthenticated,
+  type Viewer,
+} from '@shop/kit';
+import DataLoader from 'dataloader';
+import { z } from 'zod';
+import type { PasswordHasher } from './passwords';
+import { hashRefreshToken, newRefreshToken } from './refresh-tokens';
+import type { UserRecord, UsersRepository } from './users.repository';
+
+export const registerInputSchema = z.object({
+  email: z.string().trim().toLowerCase().max(254).pipe(z.email('must be a valid email address')),
+  password: z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters'),
+  name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+});
+
+export type RegisterInput = z.input<typeof registerInputSchema>;
+
+/** A signed-in session as issued to a client. */
+export interface AuthSession {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  user: UserRecord;
+}
+
+/** Loads users by id within one request; one database query per batch. */
+export type UserLoader = Pick<DataLoader<string, UserRecord | null>, 'load'>;
+
+export interface UsersServiceDeps {
+  repository: UsersRepository;
+  passwords: PasswordHasher;
+  tokenIssuer: TokenIssuer;
+  refreshTokenTtlDays: number;
+  logger: Logger;
+}
+
+// One message for every failed sign-in, so the answer never tells whether the email has an account.
+const invalidCredentials = () => unauthenticated('Invalid email or password');
+// One message for every refused refresh token: unknown, expired, revoked or reused look alike to the caller.
+const invalidRefreshToken = () => unauthenticated('Refresh token is invalid or expired');
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Registration, sign-in, refresh-token rotation and who may see which user. Knows nothing of GraphQL. */
+export class UsersService {
+  constructor(private readonly deps: UsersServiceDeps) {}
+
+  /** Creates a CUSTOMER (the role is never taken from input) and signs them in. */
+  async register(input: RegisterInput): Promise<AuthSession> {
+    const { email, password, name } = parseInput(registerInputSchema, input);
+    const passwordHash = await this.deps.passwords.hash(password);
+    const user = await this.deps.repository.createUser({ email, name, passwordHash, role: 'CUSTOMER' });
+    if (user === 'EMAIL_TAKEN') {
+      throw conflict('An account with this email already exists', { field: 'email' });
+    }
+    return this.startSession(user);
+  }
+
+  async login(email: string, password: string): Promise<AuthSession> {
+    const credentials = await this.deps.repository.findCredentialsByEmail(normaliseEmail(email));
+    // verify() runs a full argon2 verification even without an account: same work, same answer.
+    const passwordMatches = await this.deps.passwords.verify(credentials?.passwordHash, password);
+    if (!credentials || !passwordMatches) throw invalidCredentials();
+    return this.startSession(credentials.user);
+  }
+
+  /**
+   * Rotation: a valid token is marked used and replaced by a new one in the same family. A token that was
+   * already used is a replay (stolen, or a client racing itself): the whole family is revoked, which signs
+   * out whoever holds its newest token too. The row lock makes concurrent uses of one token sequential, so
+   * at most one of them succeeds and the others count as reuse.
+   */
+  async refresh(refreshToken: string): Promise<AuthSession> {
+    const now = new Date();
+    const next = { token: newRefreshToken(), expiresAt: this.refreshTokenExpiry(now) };
+    const outcome = await this.deps.repository.withLockedRefreshToken(
+      hashRefreshToken(refreshToken),
+      async (locked) => {
+        if (!locked) return { refused: 'unknown' } as const;
+        const { token } = locked;
+        if (token.revokedAt !== null) return { refused: 'revoked' } as const;
+        if (token.usedAt !== null) {
+          await locked.revokeFamily(now);
+          return { refused: 'reused', familyId: token.familyId, userId: token.userId } as const;
+        }
+        if (token.expiresAt <= now) return { refused: 'expired' } as const;
+        const user = await locked.findOwner();
+        if (!user) return { refused: 'unknown' } as const;
+        await locked.markUsed(now);
+        await locked.addToFamily({ tokenHash: hashRefreshToken(next.token), expiresAt: next.expiresAt });
+        return { user } as const;
+      },
+    );
+    if ('refused' in outcome) {
+      if (outcome.refused === 'reused') {
+        this.deps.logger.warn(
+          { userId: outcome.userId, familyId: outcome.familyId },
+          'refresh token reused: session revoked',
+        );
+      }
+      throw invalidRefreshToken();
+    }
+    return this.sessionFor(outcome.user, next.token, next.expiresAt);
+  }
+
+  /** Ends the session (the token's whole family). Unknown tokens are ignored: nothing to end. */
+  async logout(refreshToken: string): Promise<void> {
+    await this.deps.repository.revokeFamilyOf(hashRefreshToken(refreshToken), new Date());
+  }
+
+  /** The signed-in user as stored now (role from the database, not the token); null if the account is gone. */
+  async me(viewer: Viewer | undefined, userById: UserLoader): Promise<UserRecord | null> {
+    return userById.load(requireViewer(viewer).userId);
+  }
+
+  /**
+   * A user entity for another subgraph's reference. Users see only themselves, admins anyone; anonymous
+   * callers see no one (UNAUTHENTICATED). Checked before the lookup, so a refusal says nothing about existence.
+   * Async on purpose: a refusal must reject this one reference, not throw through the whole `_entities` list.
+   */
+  async userVisibleTo(
+    viewer: Viewer | undefined,
+    id: string,
+    userById: UserLoader,
+  ): Promise<UserRecord | null> {
+    requireOwnerOrAdmin(viewer, id);
+    return userById.load(id);
+  }
+
+  /** A fresh per-request loader: every id asked for in one tick is fetched with one query. */
+  createUserLoader(): DataLoader<string, UserRecord | null> {
+    return new DataLoader(async (ids) => {
+      const users = await this.deps.repository.findUsersByIds(ids);
+      const byId = new Map(users.map((user) => [user.id, user]));
+      // Postgres prints uuids lower-case; a reference may not.
+      return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
+    });
+  }
+
+  private async startSession(user: UserRecord): Promise<AuthSession> {
+    const refreshToken = newRefreshToken();
+    const expiresAt = this.refreshTokenExpiry(new Date());
+    await this.deps.repository.createRefreshToken({
+      userId: user.id,
+      familyId: randomUUID(),
+      tokenHash: hashRefreshToken(refreshToken),
+      expiresAt,
+    });
+    return this.sessionFor(user, refreshToken, expiresAt);
+  }
+
+  private async sessionFor(
+    user: UserRecord,
+    refreshToken: string,
+    refreshTokenExpiresAt: Date,
+  ): Promise<AuthSession> {
+    const accessToken = await this.deps.tokenIssuer.issueAccessToken({
+      userId: user.id,
+      role: user.role,
+      email: user.email,
+    });
+    return {
+      accessToken,
+      accessTokenExpiresAt: expiryOf(accessToken),
+      refreshToken,
+      refreshTokenExpiresAt,
+      user,
+    };
+  }
+
+  private refreshTokenExpiry(from: Date): Date {
+    return new Date(from.getTime() + this.deps.refreshTokenTtlDays * DAY_MS);
+  }
+}
+
+function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** The `exp` claim of a JWT we just signed (the issuer owns the TTL; reading it back keeps one source). */
+function expiryOf(jwt: string): Date {
+  const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
+  return new Date(z.object({ exp: z.number() }).parse(payload).exp * 1000);
+}
