@@ -1,9 +1,15 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { baseEnvSchema, envSchemas } from '@shop/kit';
 import { z } from 'zod';
 
 export const gatewayEnvSchema = baseEnvSchema.extend({
   PORT: envSchemas.port.default(3000),
-  SUPERGRAPH_PATH: z.string().default(new URL('../../schema/supergraph.graphql', import.meta.url).pathname),
+  /** The composed supergraph; a relative path is taken from the repository root. */
+  SUPERGRAPH_PATH: z
+    .string()
+    .default('schema/supergraph.graphql')
+    .transform((path) => resolve(fileURLToPath(new URL('../..', import.meta.url)), path)),
   /** Where a subgraph really runs when not at the URL composed into the supergraph: `users=http://users:3001/graphql,…`. */
   SUBGRAPH_URLS: z
     .string()

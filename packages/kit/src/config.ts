@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -68,3 +69,13 @@ export const baseEnvSchema = z.object({
 });
 
 export const envSchemas = { csv, pem, port: z.coerce.number().int().min(0).max(65535) };
+
+/** KEY=value lines of a dotenv file (such as `.env.example`); quotes around a value are dropped. */
+export function readEnvFile(path: URL | string): Record<string, string> {
+  const entries = readFileSync(path, 'utf8')
+    .split('\n')
+    .map((line) => /^([A-Z0-9_]+)=(.*)$/.exec(line.trim()))
+    .filter((match) => match !== null)
+    .map(([, key, value]) => [key, (value ?? '').replace(/^"(.*)"$/, '$1')]);
+  return Object.fromEntries(entries);
+}

@@ -8,7 +8,7 @@ export {
   TokenVerifier,
   type Viewer,
 } from './auth';
-export { baseEnvSchema, ConfigError, envSchemas, loadConfigOrExit, parseConfig } from './config';
+export { baseEnvSchema, ConfigError, envSchemas, loadConfigOrExit, parseConfig, readEnvFile } from './config';
 export {
   AppError,
   badUserInput,

@@ -1,17 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { parseConfig } from '@shop/kit';
+import { parseConfig, readEnvFile } from '@shop/kit';
 import { describe, expect, it } from 'vitest';
 import { productsEnvSchema } from './config';
-
-/** KEY=value lines of a dotenv file; quotes around a value are dropped. */
-function readEnvFile(url: URL): Record<string, string> {
-  const entries = readFileSync(url, 'utf8')
-    .split('\n')
-    .map((line) => /^([A-Z0-9_]+)=(.*)$/.exec(line.trim()))
-    .filter((match) => match !== null)
-    .map(([, key, value]) => [key, (value ?? '').replace(/^"(.*)"$/, '$1')]);
-  return Object.fromEntries(entries);
-}
 
 describe('products config', () => {
   const example = readEnvFile(new URL('../.env.example', import.meta.url));

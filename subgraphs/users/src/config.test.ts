@@ -1,19 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { parseConfig } from '@shop/kit';
+import { parseConfig, readEnvFile } from '@shop/kit';
 import { describe, expect, it } from 'vitest';
 import { seedEnvSchema, usersEnvSchema } from './config';
-
-/** KEY=value lines of an env file (quotes stripped), comments and blank lines skipped. */
-function readEnvFile(url: URL): Record<string, string> {
-  const entries = readFileSync(url, 'utf8')
-    .split('\n')
-    .filter((line) => /^[A-Z0-9_]+=/.test(line))
-    .map((line) => {
-      const [key = '', ...value] = line.split('=');
-      return [key, value.join('=').replace(/^"(.*)"$/, '$1')] as const;
-    });
-  return Object.fromEntries(entries);
-}
 
 describe('users config', () => {
   const example = readEnvFile(new URL('../.env.example', import.meta.url));
