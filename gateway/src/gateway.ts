@@ -5,6 +5,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import {
   AppError,
+  corsFor,
   type HealthState,
   type Logger,
   listen,
@@ -39,6 +40,7 @@ export interface GatewayOptions {
   /** Subgraph URLs that differ from those composed into the supergraph. */
   subgraphUrls?: Record<string, string>;
   maxQueryDepth?: number;
+  corsOrigins?: readonly string[];
 }
 
 export interface RunningGateway {
@@ -80,6 +82,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   mountHealthRoutes(app, {}, health);
   app.use(
     '/graphql',
+    corsFor(options.corsOrigins ?? ['*']),
     express.json({ limit: '1mb' }),
     expressMiddleware(server, {
       context: async ({ req }) => {

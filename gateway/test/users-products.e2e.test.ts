@@ -98,6 +98,20 @@ describe('users and products through the gateway', () => {
     expect(codes(afterReuse)).toEqual(['UNAUTHENTICATED']);
   });
 
+  it('answers browsers from other origins (Apollo Sandbox) with CORS headers', async () => {
+    const preflight = await fetch(supergraph.gateway.url, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://studio.apollographql.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,authorization',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://studio.apollographql.com');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
+  });
+
   describe('forged tokens', () => {
     const claims = { role: 'ADMIN', email: 'mallory@example.com' };
     const forge = async () => {

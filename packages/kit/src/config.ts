@@ -66,6 +66,8 @@ export const baseEnvSchema = z.object({
   JWT_ISSUER: z.string().default('shop-supergraph/users'),
   JWT_AUDIENCE: z.string().default('shop-supergraph'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Browser origins allowed to call /graphql, comma-separated; `*` for any (development). */
+  CORS_ORIGINS: csv.default(['*']),
 });
 
 export const envSchemas = { csv, pem, port: z.coerce.number().int().min(0).max(65535) };

@@ -9,6 +9,7 @@ export {
   type Viewer,
 } from './auth';
 export { baseEnvSchema, ConfigError, envSchemas, loadConfigOrExit, parseConfig, readEnvFile } from './config';
+export { corsFor } from './cors';
 export {
   AppError,
   badUserInput,

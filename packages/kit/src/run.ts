@@ -53,6 +53,7 @@ export async function runSubgraph<TContext extends RequestContext>(options: {
     resolvers: parts.resolvers,
     tokenVerifier,
     logger,
+    corsOrigins: config.CORS_ORIGINS,
     ...(parts.createContext ? { createContext: parts.createContext } : {}),
     ...(parts.readiness ? { readiness: parts.readiness } : {}),
   });

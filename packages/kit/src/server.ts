@@ -12,6 +12,7 @@ import type { DocumentNode, GraphQLError, GraphQLFormattedError, GraphQLSchema }
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { TokenVerifier, Viewer } from './auth';
+import { corsFor } from './cors';
 import { AppError, toGraphQLError } from './errors';
 import { type HealthState, mountHealthRoutes, type ReadinessCheck } from './health';
 import type { Logger } from './logging';
@@ -36,6 +37,8 @@ export interface SubgraphServerOptions<TContext extends RequestContext> {
   /** Adds per-request things (DataLoaders, services) to the verified base context. */
   createContext?: (base: RequestContext) => TContext | Promise<TContext>;
   readiness?: Record<string, ReadinessCheck>;
+  /** Browser origins allowed to call /graphql (default: any). */
+  corsOrigins?: readonly string[];
   /** Extra HTTP routes mounted before /graphql, such as a webhook that needs the raw body. */
   routes?: (app: Express) => void;
 }
@@ -193,6 +196,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   options.routes?.(app);
   app.use(
     '/graphql',
+    corsFor(options.corsOrigins ?? ['*']),
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
       context: async ({ req }) => {
