@@ -8,6 +8,7 @@ export { createTestKafka, type TestKafka, type TopicReader } from './kafka';
 export { testLogger } from './logger';
 export { freePort } from './ports';
 export { createTestRedis, type TestRedis } from './redis';
+export { recordingAdapter } from './sql';
 export {
   createTestKeys,
   type GraphQLResponse,
