@@ -117,25 +117,26 @@ export class UsersRepository {
   }
 
   /** Revokes the family of the token with this hash, if there is one; returns how many tokens it revoked. */
-  async revokeFamilyOf(tokenHash: string, at: Date): Promise<number> {
-    const token = await this.prisma.refreshToken.findUnique({
-      where: { tokenHash },
-      select: { familyId: true },
+  revokeFamilyOf(tokenHash: string, at: Date): Promise<number> {
+    return this.prisma.$transaction(async (tx) => {
+      const familyId = await lockFamilyOf(tx, tokenHash);
+      return familyId === undefined ? 0 : revokeFamily(tx, familyId, at);
     });
-    if (token === null) return 0;
-    return revokeFamily(this.prisma, token.familyId, at);
   }
 
   /**
-   * Runs `work` in one transaction that holds a row lock (`SELECT ... FOR UPDATE`) on the refresh token with
-   * this hash, so concurrent presentations of one token are decided one after the other. `work` receives
-   * undefined for an unknown hash. Whatever `work` returns is committed; a throw rolls everything back.
+   * Runs `work` in one transaction that holds the token's family lock and a row lock (`SELECT ... FOR UPDATE`)
+   * on the refresh token with this hash, so concurrent presentations of one token are decided one after the
+   * other, and a rotation and a revocation of the same family never interleave (a revocation cannot miss a
+   * successor created at the same moment). `work` receives undefined for an unknown hash. Whatever `work`
+   * returns is committed; a throw rolls everything back.
    */
   withLockedRefreshToken<T>(
     tokenHash: string,
     work: (locked: LockedRefreshToken | undefined) => Promise<T>,
   ): Promise<T> {
     return this.prisma.$transaction(async (tx) => {
+      if ((await lockFamilyOf(tx, tokenHash)) === undefined) return work(undefined);
       const rows = await tx.$queryRaw<unknown[]>`
         SELECT id, user_id AS "userId", family_id AS "familyId", expires_at AS "expiresAt",
                used_at AS "usedAt", revoked_at AS "revokedAt", created_at AS "createdAt"
@@ -172,6 +173,18 @@ export class UsersRepository {
   async ping(): Promise<void> {
     await this.prisma.$queryRaw`SELECT 1`;
   }
+}
+
+/**
+ * Takes the transaction-scoped lock of the family the token with this hash belongs to; undefined for an
+ * unknown token. Rotation and revocation both take it first (and only then row locks), so they serialise per
+ * family without deadlocking.
+ */
+async function lockFamilyOf(tx: Prisma.TransactionClient, tokenHash: string): Promise<string | undefined> {
+  const token = await tx.refreshToken.findUnique({ where: { tokenHash }, select: { familyId: true } });
+  if (token === null) return undefined;
+  await tx.$queryRaw`SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended(${token.familyId}, 0))) AS locked`;
+  return token.familyId;
 }
 
 async function revokeFamily(db: Db, familyId: string, at: Date): Promise<number> {

@@ -110,6 +110,37 @@ describe('refresh token rotation', () => {
     await expectRefused(winners[0]?.data?.refreshToken.refreshToken as string);
   });
 
+  it('revokes a successor created while a replay is being handled (rotation and revocation never interleave)', async () => {
+    const session = await register(users);
+    const b = (await refresh(session.refreshToken)).data?.refreshToken.refreshToken as string;
+    // A thief rotates B while the victim replays the used token A. Hold B's row so the rotation is
+    // mid-flight (holding its family lock) when the replay arrives; then let both run.
+    const [rotation, replay] = await users.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM refresh_tokens WHERE token_hash = ${sha256(b)} FOR UPDATE`;
+      const thief = refresh(b);
+      await waitFor('the rotation to wait on the row', async () => {
+        const [row] = await users.prisma.$queryRaw<{ waiting: number }[]>`
+          SELECT count(*)::int AS waiting FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+        return row?.waiting === 1;
+      });
+      const victim = refresh(session.refreshToken);
+      await waitFor('the replay to wait on the family', async () => {
+        const [row] = await users.prisma.$queryRaw<{ waiting: number }[]>`
+          SELECT count(*)::int AS waiting FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+        return row?.waiting === 2;
+      });
+      return [thief, victim] as const;
+    });
+    const c = (await rotation).data?.refreshToken.refreshToken as string;
+    expect(c).toBeTruthy();
+    expect(codes(await replay)).toEqual(['UNAUTHENTICATED']);
+    // The thief's fresh token C belongs to the revoked family.
+    await expectRefused(c);
+    expect((await tokenRow(c)).revokedAt).not.toBeNull();
+  });
+
   it('refuses expired, revoked, unknown and malformed tokens', async () => {
     const expired = await register(users);
     await users.prisma.refreshToken.update({
