@@ -2,6 +2,10 @@ import { z } from 'zod';
 
 // The one catalogue of domain events: topic name = event type. Producers and consumers share these
 // payload schemas, so a consumer rejects (dead-letters) a payload its producer could never have sent.
+//
+// Order is kept per key WITHIN a topic. Events of one aggregate on different topics (order.placed and
+// order.cancelled) can reach a consumer in either order, so handlers must not assume it: e.g. a cancel
+// that arrives first is recorded, and the late placement then finds it and does nothing.
 
 const uuid = z.uuid();
 const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, 'a decimal string such as "99.99"');

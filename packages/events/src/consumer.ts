@@ -57,6 +57,8 @@ export const deadLetterHeaders = {
  */
 export class EventConsumer {
   private consumer: Consumer | undefined;
+  /** Set when kafkajs gave up on the consumer: the process must not report ready any more. */
+  private failure: Error | undefined;
   private readonly retry: RetryPolicy;
   private readonly logger: Logger;
 
@@ -86,11 +88,16 @@ export class EventConsumer {
       retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
     this.consumer = consumer;
-    const joined = new Promise<void>((resolve) => {
+    const joined = new Promise<void>((resolve, reject) => {
       consumer.on(consumer.events.GROUP_JOIN, () => resolve());
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        this.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+        if (!payload.restart) {
+          // kafkajs will not restart it: fail start() if still waiting, and readiness from now on.
+          this.failure = payload.error;
+          reject(payload.error);
+        }
+      });
     });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
@@ -168,6 +175,11 @@ export class EventConsumer {
       messages: [{ key: message.key, value: message.value, headers }],
     });
   }
+
+  /** A readiness check: throws once kafkajs has given up on this consumer (it then consumes nothing). */
+  readiness = async (): Promise<void> => {
+    if (this.failure) throw new Error(`consumer ${this.options.groupId} stopped: ${this.failure.message}`);
+  };
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect();

@@ -6,7 +6,11 @@ import type { RawSqlExecutor } from './sql';
 
 /**
  * Writes events to the outbox inside the caller's transaction, next to the state change they describe:
- * both commit or neither does. The relay publishes them afterwards.
+ * both commit or neither does. The relay publishes them afterwards, in outbox order.
+ *
+ * Rule for per-aggregate order: write (and so lock) the aggregate's row BEFORE enqueueing its event. Outbox
+ * order is insert order, not commit order; with the row lock taken first, a second transaction on the same
+ * aggregate cannot insert its event until the first has committed, so their events leave in commit order.
  */
 export async function enqueueEvents(tx: RawSqlExecutor, events: readonly AnyEventEnvelope[]): Promise<void> {
   for (const event of events) {
@@ -49,6 +53,7 @@ export class OutboxRelay {
   private readonly maxBackoffMs: number;
   private readonly logger: Logger;
   private running = false;
+  private stopped = false;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
 
@@ -139,6 +144,7 @@ export class OutboxRelay {
 
   /** Publishes until the outbox is empty, then polls; backs off while Kafka or Postgres is unreachable. */
   start(): void {
+    if (this.stopped) throw new Error('this outbox relay was stopped; make a new one');
     if (this.running) return;
     this.running = true;
     this.loop = (async () => {
@@ -153,7 +159,7 @@ export class OutboxRelay {
           failures++;
           this.logger.warn({ err: error, failures }, 'outbox relay could not publish, will retry');
         }
-        if (published < this.batchSize || failures > 0) {
+        if (this.running && (published < this.batchSize || failures > 0)) {
           const pause =
             failures > 0
               ? Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** failures)
@@ -188,7 +194,10 @@ export class OutboxRelay {
     return rowCount ?? 0;
   }
 
+  /** Finishes the batch in flight, then closes the pool. Safe to call more than once. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     this.running = false;
     this.wake();
     await this.loop;

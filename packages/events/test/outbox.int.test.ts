@@ -112,6 +112,19 @@ describe('outbox → relay → Kafka → idempotent consumer', () => {
     expect(await prisma.processedEvent.count({ where: { eventId: event.id } })).toBe(1);
   });
 
+  it('stops promptly, more than once, and cannot be restarted', async () => {
+    const r = new OutboxRelay({
+      databaseUrl: db.url,
+      connection: kafka.connection,
+      logger,
+      pollIntervalMs: 60_000,
+    });
+    r.start();
+    await Promise.all([r.stop(), r.stop()]);
+    await r.stop();
+    expect(() => r.start()).toThrow(/stopped/);
+  });
+
   it('writes nothing, event included, when the transaction rolls back', async () => {
     const event = orderPlaced();
     await expect(
