@@ -6,6 +6,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import {
   AppError,
   corsFor,
+  formatError,
   type HealthState,
   type Logger,
   listen,
@@ -72,6 +73,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const server = new ApolloServer<GatewayContext>({
     gateway,
     introspection: true,
+    // Clients get codes and messages, never stack traces or internal addresses (logged here instead).
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => formatError(logger, formatted, error),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       depthLimitPlugin(options.maxQueryDepth ?? 12),

@@ -174,6 +174,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   const apollo = new ApolloServer<TContext>({
     schema,
     introspection: true,
+    includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => formatError(logger, formatted, error),
     plugins: [
       // We report no traces to Apollo Studio; without this Apollo announces inline tracing on every start.
