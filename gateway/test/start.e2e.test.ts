@@ -10,8 +10,14 @@ describe('pnpm start', () => {
   let start: ChildProcess | undefined;
   const output: string[] = [];
 
-  afterAll(() => {
-    if (start?.exitCode === null) start.kill('SIGKILL');
+  afterAll(async () => {
+    // On a failure, stop it the way a user would (it then stops its children), and only then force it.
+    if (start?.exitCode !== null || start.signalCode !== null) return;
+    const exited = new Promise((resolve) => start?.once('exit', resolve));
+    start.kill('SIGINT');
+    const timer = setTimeout(() => start?.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
   });
 
   it('brings the supergraph up with seeded data and stops it on SIGINT', async () => {

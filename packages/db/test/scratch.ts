@@ -10,7 +10,7 @@ import { withDatabase } from '../src/index';
 const postgresUrl = process.env.POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 export function scratchDatabaseUrl(): string {
-  return withDatabase(postgresUrl, `shoptest_${randomUUID().replaceAll('-', '')}`);
+  return withDatabase(postgresUrl, `shoptest_${Date.now()}_${randomUUID().slice(0, 8)}`);
 }
 
 export async function query<Row extends pg.QueryResultRow>(

@@ -46,12 +46,10 @@ describe('Kafka down between the outbox write and the relay', () => {
   it('delivers the event exactly once after the broker comes back', async () => {
     const orderId = randomUUID();
     const event = createEvent('order.shipped', { orderId, userId: randomUUID() }, { source: 'orders' });
-    let deliveries = 0;
     const consumer = new EventConsumer(kafka.connection, {
       groupId: 'ledger-restart',
       handlers: {
         'order.shipped': async (e) => {
-          deliveries++;
           await handleOnce(prisma, 'ledger-restart', e, async (tx) => {
             await tx.ledgerEntry.create({ data: { account: `shipped:${e.data.orderId}`, amount: '0' } });
           });
@@ -94,7 +92,6 @@ describe('Kafka down between the outbox write and the relay', () => {
     const topic = await kafka.readTopic(kafka.connection.topic('order.shipped'));
     await waitFor('the topic to be read', () => topic.messages.length > 0);
     expect(topic.messages.map((m) => JSON.parse(m.value?.toString() ?? '{}').id)).toEqual([event.id]);
-    expect(deliveries).toBeGreaterThanOrEqual(1);
 
     await relay.stop();
     await consumer.stop();

@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { applyMigrations, ensureDatabase, withDatabase } from '@shop/db';
 import { infraUp } from './infra';
 import { infraDir, projectRoot } from './paths';
@@ -14,7 +16,9 @@ import { GATEWAY_PORT, subgraphs, subgraphUrl } from './supergraph';
 // Ports and URLs come from env when set (USERS_PORT, GATEWAY_PORT, USERS_DATABASE_URL, ...).
 
 const env = process.env;
-const tsx = join(projectRoot, 'node_modules', '.bin', 'tsx');
+// `node --import tsx` rather than the tsx CLI: the pid we hold is the server itself, not a wrapper whose
+// child would outlive a SIGKILL and keep its port.
+const tsxLoader = pathToFileURL(createRequire(join(projectRoot, 'package.json')).resolve('tsx')).href;
 const children: { name: string; child: ChildProcess }[] = [];
 let stopping = false;
 
@@ -70,7 +74,7 @@ function relay(name: string, stream: NodeJS.ReadableStream | null): void {
 }
 
 function launch(name: string, cwd: string, script: string, extraEnv: Record<string, string>): ChildProcess {
-  const child = spawn(tsx, [script], {
+  const child = spawn(process.execPath, ['--import', tsxLoader, script], {
     cwd,
     env: { ...env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -147,7 +151,12 @@ async function main(): Promise<void> {
     const upper = subgraph.name.toUpperCase();
     const dir = join(projectRoot, 'subgraphs', subgraph.name);
     const port = Number(env[`${upper}_PORT`] ?? subgraph.port);
-    const own: Record<string, string> = { ...common, PORT: String(port) };
+    // Subgraphs answer only on this machine: clients go through the gateway, which applies its limits.
+    const own: Record<string, string> = {
+      ...common,
+      PORT: String(port),
+      HOST: env.SUBGRAPH_HOST ?? '127.0.0.1',
+    };
     if (subgraph.name === 'users') own.JWT_PRIVATE_KEY = keys.privateKey;
     if (subgraph.database) {
       const databaseUrl =

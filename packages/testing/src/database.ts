@@ -8,6 +8,10 @@ const TEMPLATE_PREFIX = 'shoptpl_';
 // Another test run may be going on at the same time: leftovers are only what is older than this.
 const LEFTOVER_AGE_MS = 2 * 60 * 60 * 1000;
 
+function today(): number {
+  return Math.floor(Date.now() / 86_400_000);
+}
+
 /** Test database names carry their creation time so a later run can tell leftovers from live ones. */
 function testDatabaseName(): string {
   return `${TEST_PREFIX}${Date.now()}_${randomUUID().slice(0, 8)}`;
@@ -46,7 +50,8 @@ async function ensureTemplate(migrationsDir: string): Promise<string> {
     .update(migrations.map((m) => `${m.name}:${m.checksum}`).join('\n'))
     .digest('hex')
     .slice(0, 16);
-  const template = `${TEMPLATE_PREFIX}${hash}`;
+  // The day in the name lets a later run tell an old template from one in use (rebuilding one takes ms).
+  const template = `${TEMPLATE_PREFIX}${today()}_${hash}`;
   await withAdmin(async (client) => {
     // Test files run in parallel workers: one builds the template, the others wait on the lock.
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [template]);
@@ -94,20 +99,21 @@ export function createEmptyTestDatabase(): Promise<TestDatabase> {
 }
 
 /**
- * Drops test databases that crashed runs left behind. Templates are keyed by a hash of their migrations,
- * so an edited migration gets a new template; old templates go with the leftovers.
+ * Drops what crashed or earlier runs left behind: test databases older than two hours, and templates (with
+ * their half-built `_building` twins) made before yesterday. A run going on at the same time uses neither.
  */
 export async function dropLeftoverTestDatabases(): Promise<void> {
   await withAdmin(async (client) => {
     const { rows } = await client.query<{ datname: string }>(
-      'SELECT datname FROM pg_database WHERE datname LIKE $1',
-      [`${TEST_PREFIX}%`],
+      'SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname LIKE $2',
+      [`${TEST_PREFIX}%`, `${TEMPLATE_PREFIX}%`],
     );
     for (const { datname } of rows) {
-      const createdAt = Number(datname.slice(TEST_PREFIX.length).split('_')[0]);
-      if (Number.isFinite(createdAt) && Date.now() - createdAt > LEFTOVER_AGE_MS) {
-        await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-      }
+      const isTemplate = datname.startsWith(TEMPLATE_PREFIX);
+      const stamp = Number(datname.slice((isTemplate ? TEMPLATE_PREFIX : TEST_PREFIX).length).split('_')[0]);
+      const old = isTemplate ? stamp < today() - 1 : Date.now() - stamp > LEFTOVER_AGE_MS;
+      // Names from before these rules carry no stamp (NaN): they are leftovers too.
+      if (Number.isNaN(stamp) || old) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     }
   });
 }
