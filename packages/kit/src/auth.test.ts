@@ -32,7 +32,11 @@ describe('access tokens', () => {
   });
 
   it('round-trips the viewer', async () => {
-    expect(await verifier.verify(await issuer.issueAccessToken(viewer))).toEqual(viewer);
+    const verified = await verifier.verify(await issuer.issueAccessToken(viewer));
+    expect(verified).toMatchObject(viewer);
+    const secondsLeft = ((verified.expiresAt?.getTime() ?? 0) - Date.now()) / 1000;
+    expect(secondsLeft).toBeGreaterThan(50);
+    expect(secondsLeft).toBeLessThanOrEqual(60);
   });
 
   it('rejects a token signed with another key', async () => {

@@ -8,6 +8,8 @@ export interface Viewer {
   userId: string;
   role: Role;
   email: string;
+  /** When the token that proved this expires (set by TokenVerifier). */
+  expiresAt?: Date;
 }
 
 // One algorithm, pinned: tokens with `alg: none`, HS256 or any other alg are refused by jose.
@@ -44,7 +46,12 @@ export class TokenVerifier {
       if (typeof payload.sub !== 'string' || typeof payload.email !== 'string') {
         throw unauthenticated('Token is malformed');
       }
-      return { userId: payload.sub, role, email: payload.email };
+      return {
+        userId: payload.sub,
+        role,
+        email: payload.email,
+        ...(typeof payload.exp === 'number' ? { expiresAt: new Date(payload.exp * 1000) } : {}),
+      };
     } catch (error) {
       if (error instanceof AppError) throw error;
       if (error instanceof errors.JWTExpired) throw unauthenticated('Token has expired');
@@ -75,7 +82,7 @@ export class TokenIssuer {
     return new TokenIssuer(await importPKCS8(privateKeyPem, ALGORITHM), settings);
   }
 
-  issueAccessToken(viewer: Viewer): Promise<string> {
+  issueAccessToken(viewer: Omit<Viewer, 'expiresAt'>): Promise<string> {
     return new SignJWT({ role: viewer.role, email: viewer.email })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(viewer.userId)

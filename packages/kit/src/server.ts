@@ -141,22 +141,34 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   };
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-  const wsServerCleanup = useServer<Record<string, unknown>, { context?: TContext }>(
+  const wsServerCleanup = useServer<
+    Record<string, unknown>,
+    { authorization?: unknown; expiry?: NodeJS.Timeout }
+  >(
     {
       schema,
-      // The token travels in connectionParams (browsers cannot set headers on a websocket).
+      // The token travels in connectionParams (browsers cannot set headers on a websocket). A bad one is
+      // refused at connect (4403); a good one keeps the socket only until it expires (4401: reconnect with a
+      // fresh token), so a demoted or signed-out user does not keep a subscription for ever.
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const authorization = params.authorization ?? params.Authorization;
         try {
-          ctx.extra.context = await buildContext(authorization);
+          const { viewer } = await buildContext(authorization);
+          ctx.extra.authorization = authorization;
+          const remainingMs = viewer?.expiresAt ? viewer.expiresAt.getTime() - Date.now() : undefined;
+          if (remainingMs !== undefined && remainingMs < 2 ** 31 - 1) {
+            ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(4401, 'Token expired'), remainingMs);
+          }
           return true;
         } catch (error) {
           logger.debug({ err: error }, 'websocket connection refused');
           return false;
         }
       },
-      context: (ctx) => ctx.extra.context as TContext,
+      onClose: (ctx) => clearTimeout(ctx.extra.expiry),
+      // A fresh context per operation: the token is checked again and DataLoader caches never outlive it.
+      context: (ctx) => buildContext(ctx.extra.authorization),
       // Subscription results skip Apollo's formatError; give them the same coded, masked errors.
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(logger, e.toJSON(), e)),
       onNext: (_ctx, _id, _payload, _args, result) => {

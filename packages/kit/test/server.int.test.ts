@@ -27,6 +27,7 @@ const typeDefs = gql`
   }
   type Subscription {
     countdown(from: Int!): Int!
+    heartbeat: Int!
   }
 `;
 
@@ -35,6 +36,7 @@ describe('subgraph server', () => {
   let customerToken: string;
   let adminToken: string;
   let foreignToken: string;
+  let shortLivedToken: string;
   let ready = true;
 
   beforeAll(async () => {
@@ -44,6 +46,9 @@ describe('subgraph server', () => {
     const issuer = await TokenIssuer.fromPem(await exportPKCS8(keys.privateKey), ttl);
     customerToken = await issuer.issueAccessToken({ userId: 'u1', role: 'CUSTOMER', email: 'c@example.com' });
     adminToken = await issuer.issueAccessToken({ userId: 'u2', role: 'ADMIN', email: 'a@example.com' });
+    shortLivedToken = await (
+      await TokenIssuer.fromPem(await exportPKCS8(keys.privateKey), { ...settings, accessTokenTtlSeconds: 2 })
+    ).issueAccessToken({ userId: 'u4', role: 'CUSTOMER', email: 's@example.com' });
     foreignToken = await (
       await TokenIssuer.fromPem(await exportPKCS8(foreign.privateKey), ttl)
     ).issueAccessToken({
@@ -79,6 +84,12 @@ describe('subgraph server', () => {
             subscribe: async function* (_: unknown, args: { from: number }, ctx: RequestContext) {
               requireViewer(ctx.viewer);
               for (let i = args.from; i >= 0; i--) yield { countdown: i };
+            },
+          },
+          heartbeat: {
+            subscribe: async function* () {
+              yield { heartbeat: 1 };
+              await new Promise((resolve) => setTimeout(resolve, 60_000));
             },
           },
         },
@@ -180,5 +191,27 @@ describe('subgraph server', () => {
       expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } }),
     ]);
     await anonymous.client.dispose();
+  });
+
+  it('closes the socket of a subscriber when its token expires (4401), so it must reconnect with a fresh one', async () => {
+    let closeCode: number | undefined;
+    const client = createClient({
+      url: server.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${shortLivedToken}` },
+      on: { closed: (event) => void (closeCode = (event as { code: number }).code) },
+    });
+    const values: unknown[] = [];
+    const ended = new Promise<unknown>((resolve) => {
+      client.subscribe(
+        { query: 'subscription { heartbeat }' },
+        { next: (value) => values.push(value), error: resolve, complete: () => resolve('complete') },
+      );
+    });
+    await ended;
+    expect(values).toEqual([{ data: { heartbeat: 1 } }]);
+    expect(closeCode).toBe(4401);
+    await client.dispose();
   });
 });

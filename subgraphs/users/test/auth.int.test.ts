@@ -36,7 +36,7 @@ describe('register, login, me', () => {
       role: 'CUSTOMER',
     });
     // The access token is one every subgraph accepts, carrying who and what role.
-    expect(await users.keys.verifier.verify(registered.accessToken)).toEqual({
+    expect(await users.keys.verifier.verify(registered.accessToken)).toMatchObject({
       userId: registered.user.id,
       role: 'CUSTOMER',
       email: email.toLowerCase(),
