@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { applyMigrations, readMigrations, withDatabase } from '@shop/db';
 import { readInfraSettings } from '@shop/infra';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 
 const TEST_PREFIX = 'shoptest_';
 const TEMPLATE_PREFIX = 'shoptpl_';
@@ -23,7 +24,7 @@ export interface TestDatabase {
   drop: () => Promise<void>;
 }
 
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withPostgresAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({
     connectionString: withDatabase(readInfraSettings().postgresUrl, 'postgres'),
   });
@@ -52,7 +53,7 @@ async function ensureTemplate(migrationsDir: string): Promise<string> {
     .slice(0, 16);
   // The day in the name lets a later run tell an old template from one in use (rebuilding one takes ms).
   const template = `${TEMPLATE_PREFIX}${today()}_${hash}`;
-  await withAdmin(async (client) => {
+  await withPostgresAdmin(async (client) => {
     // Test files run in parallel workers: one builds the template, the others wait on the lock.
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [template]);
     try {
@@ -75,14 +76,14 @@ async function ensureTemplate(migrationsDir: string): Promise<string> {
 
 async function createDatabase(template?: string): Promise<TestDatabase> {
   const name = testDatabaseName();
-  await withAdmin((client) =>
+  await withPostgresAdmin((client) =>
     client.query(`CREATE DATABASE "${name}"${template ? ` TEMPLATE "${template}"` : ''}`),
   );
   return {
     name,
     url: withDatabase(readInfraSettings().postgresUrl, name),
     drop: () =>
-      withAdmin(
+      withPostgresAdmin(
         async (client) => void (await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
       ),
   };
@@ -103,7 +104,7 @@ export function createEmptyTestDatabase(): Promise<TestDatabase> {
  * their half-built `_building` twins) made before yesterday. A run going on at the same time uses neither.
  */
 export async function dropLeftoverTestDatabases(): Promise<void> {
-  await withAdmin(async (client) => {
+  await withPostgresAdmin(async (client) => {
     const { rows } = await client.query<{ datname: string }>(
       'SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname LIKE $2',
       [`${TEST_PREFIX}%`, `${TEMPLATE_PREFIX}%`],
@@ -116,4 +117,34 @@ export async function dropLeftoverTestDatabases(): Promise<void> {
       if (Number.isNaN(stamp) || old) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     }
   });
+}
+
+/**
+ * For a test file: a fresh migrated database and a client on it for the whole file, dropped afterwards.
+ * Read `.client` / `.database` inside tests (they are set in beforeAll).
+ */
+export function useMigratedDatabase<C extends { $disconnect(): Promise<void> }>(
+  migrationsDir: string,
+  createClient: (databaseUrl: string) => C,
+): { readonly client: C; readonly database: TestDatabase } {
+  let database: TestDatabase | undefined;
+  let client: C | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase(migrationsDir);
+    client = createClient(database.url);
+  });
+  afterAll(async () => {
+    await client?.$disconnect();
+    await database?.drop();
+  });
+  return {
+    get client() {
+      if (!client) throw new Error('useMigratedDatabase: read .client inside a test or hook');
+      return client;
+    },
+    get database() {
+      if (!database) throw new Error('useMigratedDatabase: read .database inside a test or hook');
+      return database;
+    },
+  };
 }

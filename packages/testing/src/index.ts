@@ -3,6 +3,8 @@ export {
   createTestDatabase,
   dropLeftoverTestDatabases,
   type TestDatabase,
+  useMigratedDatabase,
+  withPostgresAdmin,
 } from './database';
 export { createTestKafka, type TestKafka, type TopicReader } from './kafka';
 export { testLogger } from './logger';

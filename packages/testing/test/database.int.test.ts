@@ -1,20 +1,5 @@
-import { withDatabase } from '@shop/db';
-import { readInfraSettings } from '@shop/infra';
-import { createEmptyTestDatabase, dropLeftoverTestDatabases } from '@shop/testing';
-import pg from 'pg';
+import { createEmptyTestDatabase, dropLeftoverTestDatabases, withPostgresAdmin } from '@shop/testing';
 import { describe, expect, it } from 'vitest';
-
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({
-    connectionString: withDatabase(readInfraSettings().postgresUrl, 'postgres'),
-  });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 describe('dropLeftoverTestDatabases', () => {
   it('drops old test databases and templates, and keeps the ones in use', async () => {
@@ -24,14 +9,14 @@ describe('dropLeftoverTestDatabases', () => {
       `shoptpl_${day - 5}_0123456789abcdef`,
       `shoptpl_${day - 5}_0123456789abcdef_building`,
     ];
-    await admin(async (client) => {
+    await withPostgresAdmin(async (client) => {
       for (const name of leftovers) await client.query(`CREATE DATABASE "${name}"`);
     });
     const live = await createEmptyTestDatabase();
 
     await dropLeftoverTestDatabases();
 
-    const names = await admin(async (client) =>
+    const names = await withPostgresAdmin(async (client) =>
       (await client.query<{ datname: string }>('SELECT datname FROM pg_database')).rows.map((r) => r.datname),
     );
     for (const name of leftovers) expect(names).not.toContain(name);

@@ -1,23 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@shop/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Prisma, type PrismaClient } from '../src/generated/prisma/client';
+import { useMigratedDatabase } from '@shop/testing';
+import { describe, expect, it } from 'vitest';
+import { Prisma } from '../src/generated/prisma/client';
 import { createProductsPrisma, migrationsDir } from '../src/prisma';
 
 // prisma/schema.prisma and the hand-written migration SQL must agree: every field of every model is
 // written and read back through the generated client against the migrated database.
 
-let database: TestDatabase;
-let prisma: PrismaClient;
-
-beforeAll(async () => {
-  database = await createTestDatabase(migrationsDir);
-  prisma = createProductsPrisma(database.url);
-});
-afterAll(async () => {
-  await prisma?.$disconnect();
-  await database?.drop();
-});
+const db = useMigratedDatabase(migrationsDir, createProductsPrisma);
 
 describe('schema.prisma and the migrations agree on Product', () => {
   it('writes and reads every field with explicit values', async () => {
@@ -32,9 +22,9 @@ describe('schema.prisma and the migrations agree on Product', () => {
       createdAt: new Date('2026-02-01T10:11:12.345Z'),
       updatedAt: new Date('2026-02-02T10:11:12.345Z'),
     };
-    await prisma.product.create({ data: written });
+    await db.client.product.create({ data: written });
 
-    const read = await prisma.product.findUniqueOrThrow({ where: { id: written.id } });
+    const read = await db.client.product.findUniqueOrThrow({ where: { id: written.id } });
 
     // Every scalar field of the model, so a field added to schema.prisma but not to the SQL fails here.
     expect(Object.keys(read).sort()).toEqual(Object.values(Prisma.ProductScalarFieldEnum).sort());
@@ -44,7 +34,7 @@ describe('schema.prisma and the migrations agree on Product', () => {
 
   it('fills the defaults: uuid, USD, active, timestamps; description may be null', async () => {
     const before = Date.now();
-    const created = await prisma.product.create({
+    const created = await db.client.product.create({
       data: { name: 'Defaults', sku: 'DEFAULTS-1', price: '0.01' },
     });
 
@@ -54,23 +44,25 @@ describe('schema.prisma and the migrations agree on Product', () => {
     expect(created.createdAt.getTime()).toBeGreaterThanOrEqual(before - 1_000);
     expect(created.updatedAt.getTime()).toBeGreaterThanOrEqual(before - 1_000);
 
-    const updated = await prisma.product.update({ where: { id: created.id }, data: { name: 'Changed' } });
+    const updated = await db.client.product.update({ where: { id: created.id }, data: { name: 'Changed' } });
     expect(updated.updatedAt.getTime()).toBeGreaterThanOrEqual(created.updatedAt.getTime());
     expect(updated.createdAt).toEqual(created.createdAt);
   });
 
   it('keeps SKUs unique and prices to two decimals (rounded by the column, exactly)', async () => {
-    await prisma.product.create({ data: { name: 'One', sku: 'UNIQUE-1', price: '1.00' } });
+    await db.client.product.create({ data: { name: 'One', sku: 'UNIQUE-1', price: '1.00' } });
     await expect(
-      prisma.product.create({ data: { name: 'Two', sku: 'UNIQUE-1', price: '1.00' } }),
+      db.client.product.create({ data: { name: 'Two', sku: 'UNIQUE-1', price: '1.00' } }),
     ).rejects.toMatchObject({ code: 'P2002' });
 
-    const rounded = await prisma.product.create({ data: { name: 'Round', sku: 'ROUND-1', price: '0.125' } });
+    const rounded = await db.client.product.create({
+      data: { name: 'Round', sku: 'ROUND-1', price: '0.125' },
+    });
     expect(rounded.price.toFixed(2)).toBe('0.13');
   });
 
   it('has the keyset index on (created_at, id)', async () => {
-    const indexes = await prisma.$queryRaw<{ indexname: string; indexdef: string }[]>`
+    const indexes = await db.client.$queryRaw<{ indexname: string; indexdef: string }[]>`
       SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'products' ORDER BY indexname`;
     expect(indexes.map((index) => index.indexname)).toEqual([
       'products_created_at_id_idx',

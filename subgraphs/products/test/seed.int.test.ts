@@ -1,29 +1,18 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createTestDatabase, type TestDatabase } from '@shop/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PrismaClient } from '../src/generated/prisma/client';
+import { useMigratedDatabase } from '@shop/testing';
+import { describe, expect, it } from 'vitest';
 import { createProductsPrisma, migrationsDir } from '../src/prisma';
 import { demoProducts, seedProducts } from '../src/seed';
 
 const projectDir = fileURLToPath(new URL('..', import.meta.url));
 
-let database: TestDatabase;
-let prisma: PrismaClient;
-
-beforeAll(async () => {
-  database = await createTestDatabase(migrationsDir);
-  prisma = createProductsPrisma(database.url);
-});
-afterAll(async () => {
-  await prisma?.$disconnect();
-  await database?.drop();
-});
+const db = useMigratedDatabase(migrationsDir, createProductsPrisma);
 
 describe('seedProducts', () => {
   it('seeds at least 12 valid demo products with stable SKUs and exact prices', async () => {
-    const seeded = await seedProducts(prisma);
+    const seeded = await seedProducts(db.client);
 
     expect(seeded.length).toBeGreaterThanOrEqual(12);
     expect(seeded.map((product) => product.sku)).toEqual(demoProducts.map((product) => product.sku));
@@ -36,15 +25,15 @@ describe('seedProducts', () => {
   });
 
   it('is idempotent: running again keeps the same products and brings edits back to demo values', async () => {
-    const first = await seedProducts(prisma);
-    await prisma.product.update({
+    const first = await seedProducts(db.client);
+    await db.client.product.update({
       where: { sku: 'MUG-CERAMIC-350' },
       data: { price: '1.00', active: false },
     });
 
-    const second = await seedProducts(prisma);
+    const second = await seedProducts(db.client);
 
-    expect(await prisma.product.count()).toBe(demoProducts.length);
+    expect(await db.client.product.count()).toBe(demoProducts.length);
     expect(second.map(({ id, sku, name, price, active }) => ({ id, sku, name, price, active }))).toEqual(
       first.map(({ id, sku, name, price, active }) => ({ id, sku, name, price, active })),
     );
@@ -53,10 +42,10 @@ describe('seedProducts', () => {
   it('runs as a script against DATABASE_URL (`pnpm --filter @shop/products seed`)', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/seed.ts'], {
       cwd: projectDir,
-      env: { ...process.env, DATABASE_URL: database.url },
+      env: { ...process.env, DATABASE_URL: db.database.url },
     });
 
     expect(stdout).toContain(`seeded ${demoProducts.length} products`);
-    expect(await prisma.product.count()).toBe(demoProducts.length);
+    expect(await db.client.product.count()).toBe(demoProducts.length);
   });
 });
