@@ -200,7 +200,11 @@ describe('subgraph server', () => {
       webSocketImpl: WebSocket,
       retryAttempts: 0,
       connectionParams: { authorization: `Bearer ${shortLivedToken}` },
-      on: { closed: (event) => void (closeCode = (event as { code: number }).code) },
+      on: {
+        closed: (event) => {
+          closeCode = (event as { code: number }).code;
+        },
+      },
     });
     const values: unknown[] = [];
     const ended = new Promise<unknown>((resolve) => {
