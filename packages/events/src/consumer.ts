@@ -84,8 +84,17 @@ export class EventConsumer {
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
-      // Keep trying to reconnect after the broker goes away; never give up on the group.
-      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
+      // Keep trying to reconnect after the broker goes away (a restart can outlast kafkajs' retries, which
+      // would otherwise stop the consumer for good while the process still looks healthy).
+      retry: {
+        retries: 10,
+        initialRetryTime: 300,
+        maxRetryTime: 5_000,
+        restartOnFailure: async (error) => {
+          this.logger.warn({ err: error }, 'consumer failed; restarting it');
+          return true;
+        },
+      },
     });
     this.consumer = consumer;
     const joined = new Promise<void>((resolve, reject) => {
