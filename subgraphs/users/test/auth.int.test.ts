@@ -1,25 +1,9 @@
 import { createTestKeys } from '@shop/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { assertKeyPairMatches } from '../src/subgraph';
-import {
-  codes,
-  LOGIN,
-  ME,
-  REGISTER,
-  register,
-  type Session,
-  startUsers,
-  type UsersUnderTest,
-  uniqueEmail,
-} from './harness';
+import { codes, LOGIN, ME, REGISTER, register, type Session, uniqueEmail, useUsers } from './harness';
 
-let users: UsersUnderTest;
-beforeAll(async () => {
-  users = await startUsers();
-});
-afterAll(async () => {
-  await users?.stop();
-});
+const users = useUsers();
 
 const countUsers = () => users.prisma.user.count();
 

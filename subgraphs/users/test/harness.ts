@@ -9,6 +9,7 @@ import {
   type TestKeys,
   testLogger,
 } from '@shop/testing';
+import { afterAll, beforeAll } from 'vitest';
 import { PrismaClient } from '../src/generated/prisma/client';
 import { buildUsersSubgraph, migrationsDir, schemaUrl } from '../src/subgraph';
 
@@ -68,6 +69,26 @@ export async function startUsers(): Promise<UsersUnderTest> {
       await db.drop();
     },
   };
+}
+
+/**
+ * The users subgraph for a whole test file: started before its tests, stopped after. Its properties are
+ * read inside tests (the subgraph starts in beforeAll).
+ */
+export function useUsers(): UsersUnderTest {
+  let started: UsersUnderTest | undefined;
+  beforeAll(async () => {
+    started = await startUsers();
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  return new Proxy({} as UsersUnderTest, {
+    get: (_, property) => {
+      if (!started) throw new Error('useUsers: the subgraph starts in beforeAll; use it inside tests');
+      return Reflect.get(started, property);
+    },
+  });
 }
 
 export const SESSION_FIELDS = `accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt

@@ -1,25 +1,9 @@
 import { createHash } from 'node:crypto';
 import { waitFor } from '@shop/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  codes,
-  LOGIN,
-  LOGOUT,
-  ME,
-  REFRESH,
-  register,
-  type Session,
-  startUsers,
-  type UsersUnderTest,
-} from './harness';
+import { describe, expect, it } from 'vitest';
+import { codes, LOGIN, LOGOUT, ME, REFRESH, register, type Session, useUsers } from './harness';
 
-let users: UsersUnderTest;
-beforeAll(async () => {
-  users = await startUsers();
-});
-afterAll(async () => {
-  await users?.stop();
-});
+const users = useUsers();
 
 const refresh = (refreshToken: string) => users.graphql<{ refreshToken: Session }>(REFRESH, { refreshToken });
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

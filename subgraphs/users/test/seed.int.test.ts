@@ -2,18 +2,12 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseConfig } from '@shop/kit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { seedEnvSchema } from '../src/config';
 import { demoUsersFromConfig, seedUsers } from '../src/seed';
-import { LOGIN, type Session, startUsers, type UsersUnderTest } from './harness';
+import { LOGIN, type Session, useUsers } from './harness';
 
-let users: UsersUnderTest;
-beforeAll(async () => {
-  users = await startUsers();
-});
-afterAll(async () => {
-  await users?.stop();
-});
+const users = useUsers();
 
 const login = (email: string, password: string) =>
   users.graphql<{ login: Session }>(LOGIN, { email, password });
