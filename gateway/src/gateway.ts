@@ -2,17 +2,14 @@ import { createServer, type Server } from 'node:http';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { expressMiddleware } from '@as-integrations/express5';
 import {
-  AppError,
-  corsFor,
   formatError,
   type HealthState,
   type Logger,
   listen,
+  mountGraphQL,
   mountHealthRoutes,
   type TokenVerifier,
-  toGraphQLError,
 } from '@shop/kit';
 import express from 'express';
 import { depthLimitPlugin } from './depth-limit';
@@ -84,22 +81,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await server.start();
 
   mountHealthRoutes(app, {}, health);
-  app.use(
-    '/graphql',
-    corsFor(options.corsOrigins ?? ['*']),
-    express.json({ limit: '1mb' }),
-    expressMiddleware(server, {
-      context: async ({ req }) => {
-        const authorization = req.headers.authorization;
-        try {
-          await tokenVerifier.fromAuthorizationHeader(authorization);
-        } catch (error) {
-          throw error instanceof AppError ? toGraphQLError(error) : error;
-        }
-        return { authorization };
-      },
-    }),
-  );
+  mountGraphQL(app, server, {
+    corsOrigins: options.corsOrigins,
+    // Refuse a bad token here (401) before any planning; the subgraphs verify it again themselves.
+    context: async (req) => {
+      const authorization = req.headers.authorization;
+      await tokenVerifier.fromAuthorizationHeader(authorization);
+      return { authorization };
+    },
+  });
   const url = await listen(httpServer, options.port, options.host);
   logger.info({ url }, 'gateway ready');
   return {

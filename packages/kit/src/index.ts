@@ -38,6 +38,7 @@ export { DateTimeScalar, DecimalScalar, money } from './scalars';
 export {
   formatError,
   listen,
+  mountGraphQL,
   type RequestContext,
   type RunningSubgraph,
   type SubgraphServerOptions,

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
@@ -97,6 +97,34 @@ export function formatError(
     ...(formatted.path ? { path: formatted.path } : {}),
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
   };
+}
+
+/**
+ * Serves an Apollo server at POST/GET /graphql with CORS and a JSON body limit. A coded error thrown while
+ * building the context (a bad token) becomes a GraphQL error whose extensions.http sets the status (401).
+ */
+export function mountGraphQL<TContext extends BaseContext>(
+  app: Express,
+  apollo: ApolloServer<TContext>,
+  options: {
+    corsOrigins?: readonly string[] | undefined;
+    context: (req: IncomingMessage) => Promise<TContext>;
+  },
+): void {
+  app.use(
+    '/graphql',
+    corsFor(options.corsOrigins ?? ['*']),
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        try {
+          return await options.context(req);
+        } catch (error) {
+          throw error instanceof AppError ? toGraphQLError(error) : error;
+        }
+      },
+    }),
+  );
 }
 
 /** Listens (port 0 picks a free one) and returns the GraphQL URL on that port. */
@@ -207,21 +235,10 @@ export async function startSubgraphServer<TContext extends RequestContext>(
 
   mountHealthRoutes(app, options.readiness ?? {}, health);
   options.routes?.(app);
-  app.use(
-    '/graphql',
-    corsFor(options.corsOrigins ?? ['*']),
-    express.json({ limit: '1mb' }),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        try {
-          return await buildContext(req.headers.authorization);
-        } catch (error) {
-          // Apollo turns a GraphQLError with extensions.http into that status (401 here).
-          throw error instanceof AppError ? toGraphQLError(error) : error;
-        }
-      },
-    }),
-  );
+  mountGraphQL(app, apollo, {
+    corsOrigins: options.corsOrigins,
+    context: (req) => buildContext(req.headers.authorization),
+  });
 
   const url = await listen(httpServer, options.port, options.host);
   logger.info({ url }, `${options.name} subgraph ready`);

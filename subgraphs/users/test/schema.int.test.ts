@@ -1,21 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Prisma, type PrismaClient } from '../src/generated/prisma/client';
-import { createRecordingPrisma } from './harness';
+import { useMigratedDatabase } from '@shop/testing';
+import { describe, expect, it } from 'vitest';
+import { Prisma } from '../src/generated/prisma/client';
+import { createUsersPrisma, migrationsDir } from '../src/prisma';
 
 // schema.prisma and the hand-written migration must agree: every model, every field, written and read back
 // through the generated client against the migrated database, plus the constraints the code relies on.
-let prisma: PrismaClient<'query'>;
-let drop: () => Promise<void>;
-beforeAll(async () => {
-  const created = await createRecordingPrisma();
-  prisma = created.prisma;
-  drop = created.db.drop;
-});
-afterAll(async () => {
-  await prisma?.$disconnect();
-  await drop?.();
-});
+const db = useMigratedDatabase(migrationsDir, createUsersPrisma);
 
 const at = (iso: string) => new Date(iso);
 const prismaCode = (error: unknown) =>
@@ -32,7 +23,7 @@ describe('users schema ↔ migration', () => {
       createdAt: at('2026-01-02T03:04:05.678Z'),
       updatedAt: at('2026-01-02T03:04:05.679Z'),
     };
-    await prisma.user.create({ data: user });
+    await db.client.user.create({ data: user });
     const token = {
       id: randomUUID(),
       userId: user.id,
@@ -43,9 +34,9 @@ describe('users schema ↔ migration', () => {
       revokedAt: at('2026-02-01T00:00:00.003Z'),
       createdAt: at('2026-01-31T00:00:00.004Z'),
     };
-    await prisma.refreshToken.create({ data: token });
+    await db.client.refreshToken.create({ data: token });
 
-    const read = await prisma.user.findUniqueOrThrow({
+    const read = await db.client.user.findUniqueOrThrow({
       where: { email: user.email },
       include: { refreshTokens: { include: { user: true } } },
     });
@@ -56,7 +47,7 @@ describe('users schema ↔ migration', () => {
   });
 
   it('fills the defaults: uuid ids, CUSTOMER role, creation times, null used/revoked', async () => {
-    const user = await prisma.user.create({
+    const user = await db.client.user.create({
       data: { email: 'defaults@example.com', name: 'Defaults', passwordHash: 'x' },
     });
     expect(user).toMatchObject({
@@ -65,18 +56,18 @@ describe('users schema ↔ migration', () => {
       updatedAt: expect.any(Date),
     });
     expect(user.id).toMatch(/^[0-9a-f-]{36}$/);
-    const token = await prisma.refreshToken.create({
+    const token = await db.client.refreshToken.create({
       data: { userId: user.id, familyId: randomUUID(), tokenHash: 'b'.repeat(64), expiresAt: new Date() },
     });
     expect(token).toMatchObject({ usedAt: null, revokedAt: null, createdAt: expect.any(Date) });
   });
 
   it('enforces unique emails and token hashes, the user foreign key, and cascades deletes', async () => {
-    const user = await prisma.user.create({
+    const user = await db.client.user.create({
       data: { email: 'unique@example.com', name: 'Unique', passwordHash: 'x' },
     });
     await expect(
-      prisma.user.create({ data: { email: 'unique@example.com', name: 'Again', passwordHash: 'x' } }),
+      db.client.user.create({ data: { email: 'unique@example.com', name: 'Again', passwordHash: 'x' } }),
     ).rejects.toSatisfy((error) => prismaCode(error) === 'P2002');
 
     const token = {
@@ -85,20 +76,20 @@ describe('users schema ↔ migration', () => {
       tokenHash: 'c'.repeat(64),
       expiresAt: new Date(),
     };
-    await prisma.refreshToken.create({ data: token });
-    await expect(prisma.refreshToken.create({ data: token })).rejects.toSatisfy(
+    await db.client.refreshToken.create({ data: token });
+    await expect(db.client.refreshToken.create({ data: token })).rejects.toSatisfy(
       (error) => prismaCode(error) === 'P2002',
     );
     await expect(
-      prisma.refreshToken.create({ data: { ...token, userId: randomUUID(), tokenHash: 'd'.repeat(64) } }),
+      db.client.refreshToken.create({ data: { ...token, userId: randomUUID(), tokenHash: 'd'.repeat(64) } }),
     ).rejects.toSatisfy((error) => prismaCode(error) === 'P2003');
 
-    await prisma.user.delete({ where: { id: user.id } });
-    expect(await prisma.refreshToken.count({ where: { userId: user.id } })).toBe(0);
+    await db.client.user.delete({ where: { id: user.id } });
+    expect(await db.client.refreshToken.count({ where: { userId: user.id } })).toBe(0);
   });
 
   it('has the indexes the queries use', async () => {
-    const indexes = await prisma.$queryRaw<{ indexname: string }[]>`
+    const indexes = await db.client.$queryRaw<{ indexname: string }[]>`
       SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`;
     expect(indexes.map((index) => index.indexname)).toEqual([
       '_prisma_migrations_pkey',
