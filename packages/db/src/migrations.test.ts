@@ -34,13 +34,14 @@ describe('migration checksums', () => {
 });
 
 describe('readMigrations', () => {
-  let dir = '';
+  const dirs: string[] = [];
   afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
   async function migrationsFolder(files: Record<string, string>): Promise<string> {
-    dir = await mkdtemp(path.join(tmpdir(), 'shop-migrations-'));
+    const dir = await mkdtemp(path.join(tmpdir(), 'shop-migrations-'));
+    dirs.push(dir);
     for (const [file, content] of Object.entries(files)) {
       await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
       await writeFile(path.join(dir, file), content);
@@ -71,5 +72,38 @@ describe('readMigrations', () => {
   it('refuses migrations written for another database', async () => {
     const folder = await migrationsFolder({ 'migration_lock.toml': 'provider = "mysql"\n' });
     await expect(readMigrations(folder)).rejects.toThrow('is for provider "mysql", not "postgresql"');
+  });
+
+  it('merges several folders by migration name', async () => {
+    const events = await migrationsFolder({
+      'migration_lock.toml': 'provider = "postgresql"\n',
+      '20260101000000_events/migration.sql': 'SELECT 1;\n',
+      '20260301000000_events_more/migration.sql': 'SELECT 3;\n',
+    });
+    const own = await migrationsFolder({ '20260201000000_init/migration.sql': 'SELECT 2;\n' });
+
+    const merged = await readMigrations([own, events]);
+
+    expect(merged.map((m) => m.name)).toEqual([
+      '20260101000000_events',
+      '20260201000000_init',
+      '20260301000000_events_more',
+    ]);
+    expect(await readMigrations([events, own])).toEqual(merged);
+    expect(await readMigrations([])).toEqual([]);
+  });
+
+  it('refuses the same migration name in two folders, naming both', async () => {
+    const first = await migrationsFolder({ '20260101000000_init/migration.sql': 'SELECT 1;\n' });
+    const second = await migrationsFolder({ '20260101000000_init/migration.sql': 'SELECT 1;\n' });
+    await expect(readMigrations([first, second])).rejects.toThrow(
+      `migration 20260101000000_init is in both ${first} and ${second}`,
+    );
+  });
+
+  it('checks the provider of every folder it merges', async () => {
+    const good = await migrationsFolder({ '20260101000000_init/migration.sql': 'SELECT 1;\n' });
+    const mysql = await migrationsFolder({ 'migration_lock.toml': 'provider = "mysql"\n' });
+    await expect(readMigrations([good, mysql])).rejects.toThrow('is for provider "mysql"');
   });
 });

@@ -29,10 +29,15 @@ export interface MigrationFile {
   checksum: string;
 }
 
+/**
+ * One Prisma `prisma/migrations` folder (`<timestamp>_<name>/migration.sql` and `migration_lock.toml`), or
+ * several merged into one history: e.g. `[eventsMigrationsDir, <the subgraph's prisma/migrations>]`.
+ */
+export type MigrationsDirs = string | readonly string[];
+
 export interface ApplyMigrationsOptions {
   databaseUrl: string;
-  /** A Prisma `prisma/migrations` folder: `<timestamp>_<name>/migration.sql` and `migration_lock.toml`. */
-  migrationsDir: string;
+  migrationsDir: MigrationsDirs;
   log?: (message: string) => void;
 }
 
@@ -70,17 +75,31 @@ export function checksumMatches(sql: string, recorded: string): boolean {
   });
 }
 
-/** The migrations of a Prisma migrations folder, in the order Prisma applies them (folder name). */
-export async function readMigrations(migrationsDir: string): Promise<MigrationFile[]> {
+/**
+ * The migrations of one or several Prisma migrations folders, merged in the order Prisma applies them
+ * (folder name). The same name in two folders is an error: `_prisma_migrations` could not tell them apart.
+ */
+export async function readMigrations(migrationsDir: MigrationsDirs): Promise<MigrationFile[]> {
+  const dirs = typeof migrationsDir === 'string' ? [migrationsDir] : [...migrationsDir];
+  const perDir = await Promise.all(dirs.map(readMigrationsDir));
+  const origin = new Map<string, string>();
+  perDir.forEach((migrations, i) => {
+    for (const { name } of migrations) {
+      const other = origin.get(name);
+      if (other !== undefined) throw new Error(`migration ${name} is in both ${other} and ${dirs[i]}`);
+      origin.set(name, dirs[i] as string);
+    }
+  });
+  return perDir.flat().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+async function readMigrationsDir(migrationsDir: string): Promise<MigrationFile[]> {
   const entries = await readdir(migrationsDir, { withFileTypes: true });
   await assertPostgresLock(
     migrationsDir,
     entries.map((entry) => entry.name),
   );
-  const names = entries
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   return Promise.all(
     names.map(async (name) => {
       const file = path.join(migrationsDir, name, 'migration.sql');
@@ -103,7 +122,7 @@ async function assertPostgresLock(migrationsDir: string, entryNames: string[]): 
 }
 
 /**
- * Applies the migrations of `migrationsDir` that the database has not recorded, each together with its
+ * Applies the migrations of `migrationsDir` (one folder or several, merged) that the database has not recorded, each together with its
  * `_prisma_migrations` row in one transaction, so `prisma migrate deploy` elsewhere sees them as applied.
  */
 export async function applyMigrations(options: ApplyMigrationsOptions): Promise<ApplyMigrationsResult> {
@@ -127,7 +146,9 @@ export async function applyMigrations(options: ApplyMigrationsOptions): Promise<
     );
     for (const name of recorded.keys()) {
       if (!migrations.some((migration) => migration.name === name)) {
-        log(`migration ${name} is recorded in the database but missing from ${options.migrationsDir}`);
+        log(
+          `migration ${name} is recorded in the database but missing from ${[options.migrationsDir].flat().join(', ')}`,
+        );
       }
     }
 
