@@ -33,6 +33,7 @@ export {
   readPage,
   toConnection,
 } from './pagination';
+export { PeriodicJob, type PeriodicJobOptions } from './periodic-job';
 export { loadSchema, runSubgraph, type SubgraphParts } from './run';
 export { DateTimeScalar, DecimalScalar, money } from './scalars';
 export {
