@@ -1,5 +1,69 @@
 import { GraphQLError } from 'graphql';
 
+/**
+ * Every `extensions.code` a client of the gateway or of a subgraph can receive, and the HTTP status of a
+ * response whose whole request was refused with it. Errors are always JSON in the GraphQL shape
+ * `{ "errors": [{ "message", "extensions": { "code" } }] }` and never carry a stack trace, a file path, SQL or an
+ * internal address; every response has an `x-request-id` header, and our logs carry the same id.
+ *
+ * | code                         | status | when                                                                          |
+ * | ---------------------------- | ------ | ----------------------------------------------------------------------------- |
+ * | BAD_REQUEST                  | 400    | not a GraphQL request: malformed JSON, a body that is not a JSON object       |
+ * |                              |        | (`null`, `123`), a subscription sent over HTTP (use graphql-ws), a bad method |
+ * | PAYLOAD_TOO_LARGE            | 413    | a body over 1 MB                                                              |
+ * | UNSUPPORTED_MEDIA_TYPE       | 415    | a charset other than UTF-8, any Content-Encoding (send bodies uncompressed)   |
+ * | NOT_FOUND                    | 404    | a route nobody serves; (200) a record that does not exist                     |
+ * | GRAPHQL_PARSE_FAILED         | 400    | the query is not GraphQL                                                      |
+ * | GRAPHQL_VALIDATION_FAILED    | 400    | the query does not fit the schema, or asks for an operation type it lacks     |
+ * | OPERATION_RESOLUTION_FAILURE | 400    | `operationName` names no operation, or several operations and no name         |
+ * | BAD_USER_INPUT               | 400    | a value the client sent is refused: a scalar (Decimal, DateTime), a NUL       |
+ * |                              |        | character in any string, a cursor, a malformed `_entities` representation,    |
+ * |                              |        | a query nested too deep; (200) a field's input refused by its service          |
+ * | UNAUTHENTICATED              | 401    | a missing, malformed, forged or expired token                                 |
+ * | FORBIDDEN                    | 403    | the caller may not do this                                                    |
+ * | CONFLICT                     | 409    | the change conflicts with existing data (a taken email or SKU)                |
+ * | INTERNAL_SERVER_ERROR        | 500    | our failure: masked as "Internal server error", the details are in the log    |
+ *
+ * Errors raised while a field resolves (a service's AppError) keep the response's 200, with `data` for the
+ * fields that did resolve; the statuses above apply when nothing was executed.
+ */
+export type ClientErrorCode =
+  | ErrorCode
+  | 'BAD_REQUEST'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'GRAPHQL_PARSE_FAILED'
+  | 'GRAPHQL_VALIDATION_FAILED'
+  | 'OPERATION_RESOLUTION_FAILURE'
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  | 'PERSISTED_QUERY_NOT_SUPPORTED';
+
+/** The codes of errors answered by the HTTP layer (outside GraphQL): the client's, or our masked failure. */
+export type HttpErrorCode =
+  | 'BAD_REQUEST'
+  | 'NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'INTERNAL_SERVER_ERROR';
+
+/** Codes a client may act on: errors with any other code are our failures, masked before they leave. */
+export const clientErrorCodes: ReadonlySet<string> = new Set<ClientErrorCode>([
+  'BAD_REQUEST',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+]);
+
+/** The codes services throw (AppError). */
 export type ErrorCode = 'BAD_USER_INPUT' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT';
 
 const httpStatus: Record<ErrorCode, number> = {
@@ -34,6 +98,20 @@ export const notFound = (what: string, id: string) =>
   new AppError('NOT_FOUND', `${what} ${id} not found`, { id });
 export const conflict = (message: string, details?: Record<string, unknown>) =>
   new AppError('CONFLICT', message, details);
+
+/**
+ * A client's mistake found before execution (by a plugin, a scalar, a guard): the whole request is refused
+ * with this code and its HTTP status.
+ */
+export function requestError(
+  code: ClientErrorCode,
+  message: string,
+  options: { status?: number; extensions?: Record<string, unknown> } = {},
+): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { ...options.extensions, code, http: { status: options.status ?? 400 } },
+  });
+}
 
 /** The GraphQL shape of an AppError: message, `extensions.code`, details, and the HTTP status hint. */
 export function toGraphQLError(error: AppError): GraphQLError {

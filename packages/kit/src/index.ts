@@ -10,21 +10,41 @@ export {
 } from './auth';
 export { baseEnvSchema, ConfigError, envSchemas, loadConfigOrExit, parseConfig, readEnvFile } from './config';
 export { corsFor } from './cors';
+export { entityTypesOf, guardEntityRepresentations, representationProblem } from './entities';
 export {
   AppError,
   badUserInput,
+  type ClientErrorCode,
+  clientErrorCodes,
   conflict,
   type ErrorCode,
   forbidden,
+  type HttpErrorCode,
   notFound,
+  requestError,
   toGraphQLError,
   unauthenticated,
 } from './errors';
 export { type HealthState, mountHealthRoutes, type ReadinessCheck } from './health';
+export {
+  clientErrorOf,
+  createApp,
+  currentRequestId,
+  errorBody,
+  jsonBody,
+  jsonErrorHandler,
+  MAX_BODY_BYTES,
+  mountErrorHandlers,
+  REQUEST_ID_HEADER,
+  requestIdOf,
+  requestIds,
+  requestScope,
+} from './http';
 export { createLogger, type Logger } from './logging';
 export {
   type Connection,
   createdAtCursor,
+  cursorInstant,
   DEFAULT_PAGE_SIZE,
   encodeCursor,
   MAX_PAGE_SIZE,
@@ -34,10 +54,12 @@ export {
   toConnection,
 } from './pagination';
 export { PeriodicJob, type PeriodicJobOptions } from './periodic-job';
+export { documentHasNul, findNul, nulRefusal, requestGuardsPlugin } from './request-guards';
 export { loadSchema, runSubgraph, type SubgraphParts } from './run';
-export { DateTimeScalar, DecimalScalar, money } from './scalars';
+export { applyKitScalars, DateTimeScalar, DecimalScalar, kitScalars, money } from './scalars';
 export {
   formatError,
+  leaksInternals,
   listen,
   mountGraphQL,
   type RequestContext,

@@ -68,5 +68,16 @@ export function toConnection<N>(
   };
 }
 
+// Every row we page over was created after 1970; a cursor outside these years was not given out by us, and
+// Postgres refuses some of them (it has no year 0) with an error that would fail the whole query.
+const EARLIEST_CURSOR_MS = Date.UTC(1970, 0, 1);
+const LATEST_CURSOR_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** An instant in a cursor: ISO-8601 in UTC, between 1970 and 9999. */
+export const cursorInstant = z.iso.datetime().refine((text) => {
+  const time = new Date(text).getTime();
+  return time >= EARLIEST_CURSOR_MS && time <= LATEST_CURSOR_MS;
+}, 'must be between 1970 and 9999');
+
 /** The cursor of lists sorted newest first by (createdAt, id). */
-export const createdAtCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+export const createdAtCursor = z.tuple([cursorInstant, z.uuid()]);

@@ -1,14 +1,27 @@
-import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import {
+  GraphQLError,
+  GraphQLScalarType,
+  type GraphQLSchema,
+  isScalarType,
+  Kind,
+  type ValueNode,
+} from 'graphql';
 
 const DECIMAL = /^-?\d{1,18}(\.\d{1,18})?$/;
 
-function parseDecimal(value: unknown): string {
+// A refused input value: BAD_USER_INPUT, located at the literal when it was one.
+function invalid(message: string, node?: ValueNode): GraphQLError {
+  return new GraphQLError(message, {
+    ...(node ? { nodes: node } : {}),
+    extensions: { code: 'BAD_USER_INPUT' },
+  });
+}
+
+function parseDecimal(value: unknown, node?: ValueNode): string {
   if (typeof value === 'string' && DECIMAL.test(value)) return value;
   // Integers are exact; any other number may already have lost precision on its way here.
   if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
-  throw new GraphQLError('Decimal must be a string such as "99.99"', {
-    extensions: { code: 'BAD_USER_INPUT' },
-  });
+  throw invalid('Decimal must be a string such as "99.99"', node);
 }
 
 /**
@@ -27,10 +40,8 @@ export const DecimalScalar = new GraphQLScalarType<string, string>({
   parseValue: parseDecimal,
   parseLiteral: (ast) => {
     if (ast.kind === Kind.STRING || ast.kind === Kind.INT)
-      return parseDecimal(ast.kind === Kind.INT ? Number(ast.value) : ast.value);
-    throw new GraphQLError('Decimal must be a string such as "99.99"', {
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
+      return parseDecimal(ast.kind === Kind.INT ? Number(ast.value) : ast.value, ast);
+    throw invalid('Decimal must be a string such as "99.99"', ast);
   },
 });
 
@@ -44,12 +55,16 @@ function toIsoString(value: unknown): string | undefined {
   return date !== undefined && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined;
 }
 
-function parseDateTime(value: unknown): string {
+// Years 0001 to 9999: what ISO-8601 writes with four digits and Postgres stores (it has no year 0).
+const STORABLE_ISO = /^(?!0000)\d{4}-/;
+
+function parseDateTime(value: unknown, node?: ValueNode): string {
   const text = typeof value === 'string' ? toIsoString(value) : undefined;
-  if (text === undefined) {
-    throw new GraphQLError('DateTime must be an ISO-8601 string such as "2026-02-01T09:30:00.000Z"', {
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
+  if (text === undefined || !STORABLE_ISO.test(text)) {
+    throw invalid(
+      'DateTime must be an ISO-8601 string between years 0001 and 9999, such as "2026-02-01T09:30:00.000Z"',
+      node,
+    );
   }
   return text;
 }
@@ -63,6 +78,25 @@ export const DateTimeScalar = new GraphQLScalarType<string, string>({
     if (text === undefined) throw new GraphQLError(`DateTime cannot represent ${String(value)}`);
     return text;
   },
-  parseValue: parseDateTime,
-  parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : undefined),
+  parseValue: (value) => parseDateTime(value),
+  parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : undefined, ast),
 });
+
+/** The custom scalars every subgraph shares, by name. */
+export const kitScalars: readonly GraphQLScalarType[] = [DecimalScalar, DateTimeScalar];
+
+/**
+ * Gives a schema's custom scalars named like the kit's (Decimal, DateTime) the kit's parsing and serialising.
+ * A gateway's schema, built from the supergraph SDL, knows these scalars only by name and would pass any value
+ * through to a subgraph; with this it refuses an invalid one itself (BAD_USER_INPUT, 400) before planning.
+ * Changes the schema's scalar types in place.
+ */
+export function applyKitScalars(schema: GraphQLSchema): void {
+  for (const scalar of kitScalars) {
+    const type = schema.getType(scalar.name);
+    if (!isScalarType(type) || type === scalar) continue;
+    type.serialize = scalar.serialize;
+    type.parseValue = scalar.parseValue;
+    type.parseLiteral = scalar.parseLiteral;
+  }
+}

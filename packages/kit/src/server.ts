@@ -7,15 +7,31 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { type Express } from 'express';
-import type { DocumentNode, GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import type { Express } from 'express';
+import {
+  type DocumentNode,
+  type GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  parse,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { TokenVerifier, Viewer } from './auth';
 import { corsFor } from './cors';
-import { AppError, toGraphQLError } from './errors';
+import { guardEntityRepresentations } from './entities';
+import { AppError, clientErrorCodes, toGraphQLError } from './errors';
 import { type HealthState, mountHealthRoutes, type ReadinessCheck } from './health';
+import {
+  createApp,
+  currentRequestId,
+  jsonBody,
+  jsonErrorHandler,
+  mountErrorHandlers,
+  requestScope,
+} from './http';
 import type { Logger } from './logging';
+import { nulRefusal, requestGuardsPlugin } from './request-guards';
 
 /** What every resolver receives; a subgraph adds its own loaders and services through `createContext`. */
 export interface RequestContext extends BaseContext {
@@ -53,27 +69,58 @@ export interface RunningSubgraph {
   stop: () => Promise<void>;
 }
 
-// Codes a client may act on; anything else that escapes a resolver is a bug and is masked.
-const passThroughCodes = new Set([
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_USER_INPUT',
-  'BAD_REQUEST',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'CONFLICT',
-]);
-
-// By name, not instanceof: graphql is loaded both as ESM and CJS (by CJS dependencies), two GraphQLError classes.
+// By shape, not instanceof: graphql is loaded both as ESM and CJS (by CJS dependencies), two GraphQLError
+// classes; and not by name, which Apollo's subclasses (ValidationError, UserInputError…) change.
 function isGraphQLError(error: unknown): error is GraphQLError {
-  return error instanceof Error && error.name === 'GraphQLError';
+  return (
+    error instanceof Error &&
+    'originalError' in error &&
+    'extensions' in error &&
+    typeof error.extensions === 'object'
+  );
 }
 
-/** Coded errors keep their message and code; unexpected ones are logged and masked. */
+// What must never leave in an error: a URL or internal address, a file path, a stack frame, SQL.
+const LEAK =
+  /[a-z][\w+.-]*:\/\/|\blocalhost\b|\b\d{1,3}(?:\.\d{1,3}){3}\b|\/(?:work|home|root|usr|tmp|var|opt|srv|app)\/|node_modules|\.(?:[cm]?js|ts):\d+|\n\s*at |\bat \S+ \(|\b(?:SELECT|INSERT|UPDATE|DELETE)\b[\s\S]*\b(?:FROM|INTO|SET|WHERE)\b|prisma/i;
+
+// Extensions that describe our insides (the gateway's view of a subgraph response, stack traces, HTTP hints).
+const internalExtensions = new Set([
+  'response',
+  'serviceName',
+  'exception',
+  'stacktrace',
+  'http',
+  'originalError',
+]);
+
+/** Whether a message or value would tell a client about our insides. */
+export function leaksInternals(value: unknown): boolean {
+  if (value === undefined) return false;
+  return LEAK.test(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+/** The extensions a client may see: no internal ones, none holding an address, path or stack. */
+function clientExtensions(extensions: Record<string, unknown> | undefined): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(extensions ?? {}).filter(
+      ([key, value]) => key === 'code' || (!internalExtensions.has(key) && !leaksInternals(value)),
+    ),
+  );
+}
+
+function masked(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  return {
+    message: 'Internal server error',
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  };
+}
+
+/**
+ * Coded errors keep their message and code (with only the extensions a client may see); unexpected ones are
+ * logged with the request id and masked. Used by every subgraph and the gateway.
+ */
 export function formatError(
   logger: Logger,
   formatted: GraphQLFormattedError,
@@ -84,24 +131,33 @@ export function formatError(
   while (isGraphQLError(original) && original.originalError) original = original.originalError;
   if (original instanceof AppError) {
     const { extensions } = toGraphQLError(original).toJSON();
-    const { http: _http, ...rest } = extensions ?? {};
-    return { ...formatted, message: original.message, extensions: rest };
+    return { ...formatted, message: original.message, extensions: clientExtensions(extensions) };
   }
   const code = formatted.extensions?.code;
-  if (typeof code === 'string' && passThroughCodes.has(code)) return formatted;
-  // A GraphQLError raised on purpose (by graphql-js validation or by us) is meant for the client.
-  if (isGraphQLError(original)) return formatted;
-  logger.error({ err: original, path: formatted.path }, 'unexpected error in a resolver');
-  return {
-    message: 'Internal server error',
-    ...(formatted.path ? { path: formatted.path } : {}),
-    extensions: { code: 'INTERNAL_SERVER_ERROR' },
-  };
+  if (typeof code === 'string' && clientErrorCodes.has(code)) {
+    const innerCode = isGraphQLError(original) && original !== error ? original.extensions?.code : undefined;
+    // A literal refused by a scalar fails validation; it is the same bad input as a refused variable.
+    const clientCode =
+      code === 'GRAPHQL_VALIDATION_FAILED' && innerCode === 'BAD_USER_INPUT' ? innerCode : code;
+    return { ...formatted, extensions: { ...clientExtensions(formatted.extensions), code: clientCode } };
+  }
+  // A GraphQLError raised on purpose (by graphql-js, by us, by a subgraph through the gateway) is meant for the
+  // client, unless it names our insides.
+  if (isGraphQLError(original) && !leaksInternals(formatted.message)) {
+    return { ...formatted, extensions: clientExtensions(formatted.extensions) };
+  }
+  logger.error(
+    { err: original, path: formatted.path, requestId: currentRequestId() },
+    'unexpected error in a resolver',
+  );
+  return masked(formatted);
 }
 
 /**
- * Serves an Apollo server at POST/GET /graphql with CORS and a JSON body limit. A coded error thrown while
- * building the context (a bad token) becomes a GraphQL error whose extensions.http sets the status (401).
+ * Serves an Apollo server at POST/GET /graphql with CORS and a JSON body (UTF-8, uncompressed, at most 1 MB). A
+ * body the client got wrong is refused with a coded JSON error (400, 413, 415), never express's HTML page. A
+ * coded error thrown while building the context (a bad token) becomes a GraphQL error whose extensions.http
+ * sets the status (401). The request id is in scope for everything Apollo runs (currentRequestId).
  */
 export function mountGraphQL<TContext extends BaseContext>(
   app: Express,
@@ -109,12 +165,15 @@ export function mountGraphQL<TContext extends BaseContext>(
   options: {
     corsOrigins?: readonly string[] | undefined;
     context: (req: IncomingMessage) => Promise<TContext>;
+    /** Where refused bodies (debug) and unexpected errors of the HTTP layer (error) are logged. */
+    logger: Logger;
   },
 ): void {
   app.use(
     '/graphql',
     corsFor(options.corsOrigins ?? ['*']),
-    express.json({ limit: '1mb' }),
+    jsonBody(),
+    requestScope,
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         try {
@@ -124,6 +183,8 @@ export function mountGraphQL<TContext extends BaseContext>(
         }
       },
     }),
+    // The body's errors are answered here, so /graphql answers JSON even on an app without mountErrorHandlers.
+    jsonErrorHandler(options.logger),
   );
 }
 
@@ -149,21 +210,22 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   const schema = buildSubgraphSchema([
     { typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<TContext> },
   ]);
-  const app = express();
-  app.disable('x-powered-by');
+  guardEntityRepresentations(schema);
+  const app = createApp();
   const httpServer = createServer(app);
   const health: HealthState = { draining: false };
 
-  const buildContext = async (authorization: unknown): Promise<TContext> => {
+  const buildContext = async (authorization: unknown, requestId?: string): Promise<TContext> => {
     const token = bearer(authorization);
     if (authorization !== undefined && authorization !== '' && token === undefined) {
       throw new AppError('UNAUTHENTICATED', 'Authorization must be "Bearer <token>"');
     }
     const viewer = token === undefined ? undefined : await tokenVerifier.verify(token);
+    const bindings = { ...(requestId ? { requestId } : {}), ...(viewer ? { userId: viewer.userId } : {}) };
     const base: RequestContext = {
       viewer,
       token,
-      logger: viewer ? logger.child({ userId: viewer.userId }) : logger,
+      logger: Object.keys(bindings).length > 0 ? logger.child(bindings) : logger,
     };
     return options.createContext ? options.createContext(base) : (base as TContext);
   };
@@ -195,6 +257,17 @@ export async function startSubgraphServer<TContext extends RequestContext>(
         }
       },
       onClose: (ctx) => clearTimeout(ctx.extra.expiry),
+      // The HTTP guards (requestGuardsPlugin) do not see websocket operations; refuse NUL characters here too.
+      onSubscribe: (_ctx, _id, payload) => {
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch {
+          return undefined; // graphql-ws answers a syntax error itself
+        }
+        const nul = nulRefusal(document, payload.variables);
+        return nul ? [nul] : undefined;
+      },
       // A fresh context per operation: the token is checked again and DataLoader caches never outlive it.
       context: (ctx) => buildContext(ctx.extra.authorization),
       // Subscription results skip Apollo's formatError; give them the same coded, masked errors.
@@ -219,6 +292,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     plugins: [
       // We report no traces to Apollo Studio; without this Apollo announces inline tracing on every start.
       ApolloServerPluginInlineTraceDisabled(),
+      requestGuardsPlugin(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {
         async serverWillStart() {
@@ -237,8 +311,10 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   options.routes?.(app);
   mountGraphQL(app, apollo, {
     corsOrigins: options.corsOrigins,
-    context: (req) => buildContext(req.headers.authorization),
+    logger,
+    context: (req) => buildContext(req.headers.authorization, currentRequestId()),
   });
+  mountErrorHandlers(app, logger);
 
   const url = await listen(httpServer, options.port, options.host);
   logger.info({ url }, `${options.name} subgraph ready`);
