@@ -1,35 +1,59 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { type FragmentDefinitionNode, GraphQLError, Kind, type SelectionSetNode } from 'graphql';
+import { requestError } from '@shop/kit';
+import { type FragmentDefinitionNode, Kind, type SelectionSetNode } from 'graphql';
+
+/** How deep an operation nests: its own fields, and selections inside introspection (`__schema`, `__type`). */
+export interface OperationDepth {
+  /** The deepest nesting of fields outside introspection. */
+  fields: number;
+  /** The deepest nesting of a path through `__schema` or `__type`, counted from the root like any other. */
+  introspection: number;
+}
+
+const introspectionRoots = new Set(['__schema', '__type']);
 
 /**
- * The deepest field nesting of a selection set. Each fragment's depth is computed once and remembered, so a
- * query whose fragments spread each other many times costs linear time, not exponential. (Validation has
- * already refused fragment cycles; the `visiting` guard only keeps this function total.)
+ * The deepest field nesting of a selection set, outside and inside introspection. Each fragment's depth is
+ * computed once and remembered, so a query whose fragments spread each other many times costs linear time, not
+ * exponential. (Validation has already refused fragment cycles; the `visiting` guard only keeps this total.)
  */
 export function operationDepth(
   selectionSet: SelectionSetNode,
   fragments: Map<string, FragmentDefinitionNode>,
-): number {
-  const fragmentDepth = new Map<string, number>();
+): OperationDepth {
+  const remembered = new Map<string, OperationDepth>();
   const visiting = new Set<string>();
-  const depthOf = (set: SelectionSetNode | undefined): number => {
-    if (!set) return 0;
-    let deepest = 0;
+  const depthOf = (set: SelectionSetNode | undefined): OperationDepth => {
+    const deepest: OperationDepth = { fields: 0, introspection: 0 };
+    const include = (inner: OperationDepth, levels: number) => {
+      deepest.fields = Math.max(deepest.fields, inner.fields + levels);
+      if (inner.introspection > 0) {
+        deepest.introspection = Math.max(deepest.introspection, inner.introspection + levels);
+      }
+    };
+    if (!set) return deepest;
     for (const selection of set.selections) {
       if (selection.kind === Kind.FIELD) {
-        deepest = Math.max(deepest, 1 + depthOf(selection.selectionSet));
+        const inner = depthOf(selection.selectionSet);
+        if (introspectionRoots.has(selection.name.value)) {
+          // Everything below counts against the introspection limit; nothing below is a normal field.
+          const whole = 1 + Math.max(inner.fields, inner.introspection);
+          deepest.introspection = Math.max(deepest.introspection, whole);
+        } else {
+          include(inner, 1);
+        }
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        deepest = Math.max(deepest, depthOf(selection.selectionSet));
+        include(depthOf(selection.selectionSet), 0);
       } else {
         const name = selection.name.value;
-        let depth = fragmentDepth.get(name);
+        let depth = remembered.get(name);
         if (depth === undefined && !visiting.has(name)) {
           visiting.add(name);
           depth = depthOf(fragments.get(name)?.selectionSet);
           visiting.delete(name);
-          fragmentDepth.set(name, depth);
+          remembered.set(name, depth);
         }
-        deepest = Math.max(deepest, depth ?? 0);
+        if (depth) include(depth, 0);
       }
     }
     return deepest;
@@ -37,8 +61,12 @@ export function operationDepth(
   return depthOf(selectionSet);
 }
 
-/** Refuses operations nested deeper than `maxDepth` (a cheap guard against abusive queries). */
-export function depthLimitPlugin(maxDepth: number): ApolloServerPlugin {
+/**
+ * Refuses operations nested deeper than `maxDepth` (a cheap guard against abusive queries). Selections under
+ * `__schema`/`__type` are held to `maxIntrospectionDepth` instead, so Apollo Sandbox and graphql-js's
+ * getIntrospectionQuery() (15 deep) load the schema while a deliberately deep introspection query is refused.
+ */
+export function depthLimitPlugin(maxDepth: number, maxIntrospectionDepth = 20): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
@@ -50,10 +78,17 @@ export function depthLimitPlugin(maxDepth: number): ApolloServerPlugin {
               .map((d) => [d.name.value, d]),
           );
           const depth = operationDepth(operation.selectionSet, fragments);
-          if (depth > maxDepth) {
-            throw new GraphQLError(`Query is nested ${depth} levels deep; the limit is ${maxDepth}`, {
-              extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
-            });
+          if (depth.fields > maxDepth) {
+            throw requestError(
+              'BAD_USER_INPUT',
+              `Query is nested ${depth.fields} levels deep; the limit is ${maxDepth}`,
+            );
+          }
+          if (depth.introspection > maxIntrospectionDepth) {
+            throw requestError(
+              'BAD_USER_INPUT',
+              `Introspection is nested ${depth.introspection} levels deep; the limit is ${maxIntrospectionDepth}`,
+            );
           }
         },
       };
