@@ -39,6 +39,7 @@ const typeDefs = gql`
     search(text: String, filter: Filter): Int
     price(amount: Decimal!): Decimal
     since(at: DateTime!): DateTime
+    explode: Int
   }
   type Subscription {
     ticks(label: String): Int
@@ -176,6 +177,9 @@ describe.each(['production', 'development'])('the subgraph server with NODE_ENV=
             },
             price: (_: unknown, { amount }: { amount: string }) => amount,
             since: (_: unknown, { at }: { at: string }) => at,
+            explode: () => {
+              throw new Error('relation "users" does not exist at /work/main/subgraphs/users/src/x.ts:1:1');
+            },
           },
           Thing: {
             __resolveReference: (reference: { id: string }) => {
@@ -246,6 +250,25 @@ describe.each(['production', 'development'])('the subgraph server with NODE_ENV=
         expect.objectContaining({
           requestId: 'probe-42',
           err: expect.objectContaining({ message: expect.stringContaining('ECONNREFUSED') }),
+        }),
+      );
+    });
+
+    it('masks a failing resolver and logs it with the request id of the response', async () => {
+      const answer = await send(server.url, graphql('{ explode }'));
+      expect(answer.body.errors).toEqual([
+        {
+          message: 'Internal server error',
+          path: ['explode'],
+          extensions: { code: 'INTERNAL_SERVER_ERROR' },
+        },
+      ]);
+      expectNoLeak(answer.text);
+      const requestId = answer.headers.get('x-request-id');
+      expect(logs.lines).toContainEqual(
+        expect.objectContaining({
+          requestId,
+          err: expect.objectContaining({ message: expect.stringContaining('relation "users"') }),
         }),
       );
     });
