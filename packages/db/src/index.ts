@@ -1,4 +1,5 @@
 export { createPrismaAdapter, databaseName, ensureDatabase, redactUrl, withDatabase } from './database';
+export { isRecordNotFound, refuseDuplicates, UniqueViolation } from './errors';
 export { generatePrismaClient, offlineSchemaEnginePath, prismaCliPath } from './generate';
 export {
   type ApplyMigrationsOptions,

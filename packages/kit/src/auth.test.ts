@@ -23,9 +23,10 @@ describe('access tokens', () => {
   let issuer: TokenIssuer;
   let verifier: TokenVerifier;
   let other: Awaited<ReturnType<typeof keyPair>>;
+  let keys: Awaited<ReturnType<typeof keyPair>>;
 
   beforeAll(async () => {
-    const keys = await keyPair();
+    keys = await keyPair();
     other = await keyPair();
     issuer = await TokenIssuer.fromPem(keys.privatePem, { ...settings, accessTokenTtlSeconds: 60 });
     verifier = await TokenVerifier.fromPem(keys.publicPem, settings);
@@ -59,8 +60,10 @@ describe('access tokens', () => {
     await expectCode(verifier.verify(unsigned), 'UNAUTHENTICATED');
   });
 
-  it('rejects HS256 even when keyed with the public key text (algorithm confusion)', async () => {
-    const { publicPem } = await keyPair();
+  it('rejects HS256 keyed with the public key text of the verifier itself (algorithm confusion)', async () => {
+    // The classic attack: the public key is public, so an attacker HMAC-signs with its PEM text and hopes the
+    // verifier uses that same text as an HS256 secret.
+    const publicPem = keys.publicPem;
     const confused = await new SignJWT({ role: 'ADMIN', email: viewer.email })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(viewer.userId)

@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { baseEnvSchema, ConfigError, parseConfig } from './config';
+import { ConfigError, envModels, parseConfig } from './config';
 
 const publicKey = '-----BEGIN PUBLIC KEY-----\\nMCowBQYDK2VwAyEA\\n-----END PUBLIC KEY-----';
 
 describe('parseConfig', () => {
-  const schema = baseEnvSchema.extend({ PORT: z.coerce.number().int().positive(), DATABASE_URL: z.url() });
+  const schema = z.object({
+    ...envModels.server(3001).shape,
+    ...envModels.auth.shape,
+    ...envModels.postgres.shape,
+    ...envModels.kafka.shape,
+  });
 
   it('applies defaults, coerces numbers and splits broker lists', () => {
     const config = parseConfig(schema, {
-      PORT: '3001',
       DATABASE_URL: 'postgresql://localhost/users',
       JWT_PUBLIC_KEY: publicKey,
       KAFKA_BROKERS: 'a:9092, b:9092',
@@ -23,7 +27,7 @@ describe('parseConfig', () => {
   it('reports every problem at once', () => {
     let error: unknown;
     try {
-      parseConfig(schema, { PORT: 'abc', JWT_PUBLIC_KEY: 'not a key' });
+      parseConfig(schema, { PORT: 'abc', JWT_PUBLIC_KEY: 'not a key', DATABASE_URL: 'mysql://x/y' });
     } catch (e) {
       error = e;
     }
@@ -32,5 +36,13 @@ describe('parseConfig', () => {
     expect(problems).toContain('PORT');
     expect(problems).toContain('DATABASE_URL');
     expect(problems).toContain('JWT_PUBLIC_KEY');
+  });
+
+  it('asks nothing of a model a service does not use', () => {
+    const gatewayLike = z.object({ ...envModels.server(3000).shape, ...envModels.auth.shape });
+    expect(parseConfig(gatewayLike, { JWT_PUBLIC_KEY: publicKey })).not.toHaveProperty('KAFKA_BROKERS');
+    expect(() => parseConfig(envModels.stripe, { STRIPE_SECRET_KEY: 'pk_test_1' })).toThrow(
+      /STRIPE_SECRET_KEY[\s\S]*STRIPE_WEBHOOK_SECRET/,
+    );
   });
 });

@@ -55,22 +55,63 @@ const pem = (label: string) =>
     .transform((value) => value.replaceAll('\\n', '\n'))
     .refine((value) => value.includes(`-----BEGIN ${label}-----`), `must be a PEM ${label.toLowerCase()}`);
 
-/** Env every subgraph reads; a subgraph extends it with its own keys. */
-export const baseEnvSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HOST: z.string().default('0.0.0.0'),
-  KAFKA_BROKERS: csv.default(['localhost:9092']),
-  KAFKA_TOPIC_PREFIX: z.string().default(''),
-  JWT_PUBLIC_KEY: pem('PUBLIC KEY'),
-  JWT_ISSUER: z.string().default('shop-supergraph/users'),
-  JWT_AUDIENCE: z.string().default('shop-supergraph'),
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  /** Browser origins allowed to call /graphql, comma-separated; `*` for any (development). */
-  CORS_ORIGINS: csv.default(['*']),
-});
+const port = z.coerce.number().int().min(0).max(65535);
 
-export const envSchemas = { csv, pem, port: z.coerce.number().int().min(0).max(65535) };
+export const envSchemas = { csv, pem, port };
+
+/**
+ * Env models, opted into one by one: a service composes the ones it needs (`z.object({ ...a.shape, ...b.shape })`
+ * or `subgraphEnv` in @shop/runtime), so nothing forces Kafka settings on the gateway or keys on a seed.
+ */
+export const envModels = {
+  /** Every HTTP service: the gateway and each subgraph (the port default differs). */
+  server: (defaultPort: number) =>
+    z.object({
+      NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+      LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      HOST: z.string().default('0.0.0.0'),
+      PORT: port.default(defaultPort),
+      SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+      /** Browser origins allowed to call /graphql, comma-separated; `*` for any (development). */
+      CORS_ORIGINS: csv.default(['*']),
+    }),
+  /** Verifying access tokens: the gateway and every subgraph hold the public key only. */
+  auth: z.object({
+    JWT_PUBLIC_KEY: pem('PUBLIC KEY'),
+    JWT_ISSUER: z.string().default('shop-supergraph/users'),
+    JWT_AUDIENCE: z.string().default('shop-supergraph'),
+  }),
+  postgres: z.object({
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }),
+  }),
+  redis: z.object({
+    REDIS_URL: z
+      .url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' })
+      .default('redis://127.0.0.1:6379'),
+    /** Prefix of every key (several environments or tests can share one Redis). */
+    REDIS_KEY_PREFIX: z.string().default(''),
+  }),
+  kafka: z.object({
+    KAFKA_BROKERS: csv.default(['localhost:9092']),
+    /** Prefix of every topic and consumer group (several environments can share one broker). */
+    KAFKA_TOPIC_PREFIX: z.string().default(''),
+  }),
+  smtp: z.object({
+    /** smtp://user:pass@host:port (smtps:// for implicit TLS); the development sink listens on 1025. */
+    SMTP_URL: z
+      .url({ protocol: /^smtps?$/, error: 'must be an smtp:// URL' })
+      .default('smtp://127.0.0.1:1025'),
+    MAIL_FROM: z.string().min(3).default('Shop <no-reply@shop.local>'),
+  }),
+  stripe: z.object({
+    STRIPE_SECRET_KEY: z.string().regex(/^sk_(test|live)_\w+$/, 'must be a Stripe secret key (sk_test_…)'),
+    STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\w+$/, 'must be a Stripe webhook secret (whsec_…)'),
+    /** Only for a Stripe-compatible server in development and tests; empty means Stripe itself. */
+    STRIPE_API_URL: z.union([z.url(), z.literal('')]).default(''),
+  }),
+} as const;
+
+export type EnvModelName = Exclude<keyof typeof envModels, 'server'>;
 
 /** KEY=value lines of a dotenv file (such as `.env.example`); quotes around a value are dropped. */
 export function readEnvFile(path: URL | string): Record<string, string> {

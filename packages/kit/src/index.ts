@@ -8,7 +8,15 @@ export {
   TokenVerifier,
   type Viewer,
 } from './auth';
-export { baseEnvSchema, ConfigError, envSchemas, loadConfigOrExit, parseConfig, readEnvFile } from './config';
+export {
+  ConfigError,
+  type EnvModelName,
+  envModels,
+  envSchemas,
+  loadConfigOrExit,
+  parseConfig,
+  readEnvFile,
+} from './config';
 export { corsFor } from './cors';
 export { entityTypesOf, guardEntityRepresentations, representationProblem } from './entities';
 export {
@@ -40,6 +48,7 @@ export {
   requestIds,
   requestScope,
 } from './http';
+export { createByIdLoader, normaliseId } from './loaders';
 export { createLogger, type Logger } from './logging';
 export {
   type Connection,
@@ -55,8 +64,8 @@ export {
 } from './pagination';
 export { PeriodicJob, type PeriodicJobOptions } from './periodic-job';
 export { documentHasNul, findNul, nulRefusal, requestGuardsPlugin } from './request-guards';
-export { loadSchema, runSubgraph, type SubgraphParts } from './run';
 export { applyKitScalars, DateTimeScalar, DecimalScalar, kitScalars, money } from './scalars';
+export { commonResolvers, commonSchemaPath, loadSchema, subgraphSdl } from './schema';
 export {
   formatError,
   leaksInternals,
