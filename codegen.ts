@@ -1,15 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { CodegenConfig } from '@graphql-codegen/cli';
+import { subgraphRegistry } from './subgraphs/registry';
 
 // Generated, not hand-written (STYLE.md §8): resolver types per subgraph from its own schema.graphql, and
 // the typed client from the composed API schema and schema/operations/*.graphql. `pnpm codegen`;
-// CODEGEN_ONLY=users,products limits it to some subgraphs while one is being written.
+// CODEGEN_ONLY=<name>,<name> limits it to some subgraphs while one is being written.
 
 const only = process.env.CODEGEN_ONLY?.split(',');
-const subgraphNames = readdirSync('subgraphs')
-  .filter((name) => existsSync(`subgraphs/${name}/src/schema.graphql`))
-  .filter((name) => !only || only.includes(name))
-  .sort();
+const subgraphNames = Object.keys(subgraphRegistry).filter((name) => !only || only.includes(name));
 
 /** Optional per-subgraph settings: `subgraphs/<name>/codegen.json` = { "mappers": { "Product": "../products.repository#ProductRecord" } }. */
 function subgraphSettings(name: string): { mappers?: Record<string, string> } {
@@ -17,12 +15,15 @@ function subgraphSettings(name: string): { mappers?: Record<string, string> } {
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
 }
 
+// Resolvers may return Dates for DateTime (the scalar serialises them); clients receive strings.
 const scalars = { Decimal: 'string', DateTime: 'string' };
+const resolverScalars = { Decimal: 'string', DateTime: { input: 'string', output: 'Date | string' } };
 
 const generates: CodegenConfig['generates'] = {};
 for (const name of subgraphNames) {
   generates[`subgraphs/${name}/src/generated/resolvers.ts`] = {
-    schema: `subgraphs/${name}/src/schema.graphql`,
+    // The subgraph's own SDL and the types every subgraph shares (packages/kit/schema/common.graphql).
+    schema: [`subgraphs/${name}/src/schema.graphql`, 'packages/kit/schema/common.graphql'],
     plugins: [
       {
         add: {
@@ -38,7 +39,7 @@ for (const name of subgraphNames) {
       useTypeImports: true,
       enumsAsTypes: true,
       contextType: '../context#Context',
-      scalars,
+      scalars: resolverScalars,
       mappers: subgraphSettings(name).mappers ?? {},
       resolverTypeWrapperSignature: 'T | Promise<T>',
     },

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
-import { projectRoot, subgraphs, subgraphUrl } from '@shop/infra';
+import { loadSubgraphs, projectRoot, subgraphUrl } from '@shop/infra';
+import { subgraphSdl } from '@shop/kit';
 import { parse, printSchema } from 'graphql';
 
 /**
@@ -9,15 +10,12 @@ import { parse, printSchema } from 'graphql';
  * schema/supergraph.graphql (what the gateway serves) and schema/api.graphql (what clients see).
  * `--check` fails when either file is stale or composition reports errors.
  */
-export function composeSupergraph(urls: Partial<Record<string, string>> = {}) {
-  const services = subgraphs
-    .map((s) => ({ ...s, file: join(projectRoot, 'subgraphs', s.name, 'src', 'schema.graphql') }))
-    .filter((s) => existsSync(s.file))
-    .map((s) => ({
-      name: s.name,
-      url: urls[s.name] ?? subgraphUrl(s.port),
-      typeDefs: parse(readFileSync(s.file, 'utf8')),
-    }));
+export async function composeSupergraph(urls: Partial<Record<string, string>> = {}) {
+  const services = (await loadSubgraphs()).map((s) => ({
+    name: s.name,
+    url: urls[s.name] ?? subgraphUrl(s.env.port),
+    typeDefs: parse(subgraphSdl(s.schemaPath)),
+  }));
   const result = composeServices(services);
   if (result.errors) {
     throw new Error(`composition failed:\n${result.errors.map((e) => `  - ${e.message}`).join('\n')}`);
@@ -34,7 +32,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const check = process.argv.includes('--check');
   const outputs = { 'schema/supergraph.graphql': 'supergraphSdl', 'schema/api.graphql': 'apiSdl' } as const;
   try {
-    const composed = composeSupergraph();
+    const composed = await composeSupergraph();
     for (const hint of composed.hints) console.warn(`hint: ${hint}`);
     let stale = false;
     for (const [file, key] of Object.entries(outputs)) {

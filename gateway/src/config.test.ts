@@ -7,15 +7,19 @@ describe('gateway config', () => {
 
   it('.env.example lists exactly the keys of the schema, and parses', () => {
     expect(Object.keys(example).sort()).toEqual(Object.keys(gatewayEnvSchema.shape).sort());
-    expect(parseConfig(gatewayEnvSchema, example).SUBGRAPH_URLS).toEqual({
-      users: 'http://localhost:3001/graphql',
-      products: 'http://localhost:3002/graphql',
-    });
+    expect(parseConfig(gatewayEnvSchema, example).SUBGRAPH_URLS).toEqual({});
   });
 
-  it('refuses subgraph URLs that are not name=url', () => {
-    expect(() => parseConfig(gatewayEnvSchema, { ...example, SUBGRAPH_URLS: 'users' })).toThrow(
-      /SUBGRAPH_URLS/,
-    );
+  it('reads subgraph URL overrides as name=url pairs and refuses anything else', () => {
+    const overrides = 'a=http://a.internal:3001/graphql,b=http://b.internal:3002/graphql';
+    expect(parseConfig(gatewayEnvSchema, { ...example, SUBGRAPH_URLS: overrides }).SUBGRAPH_URLS).toEqual({
+      a: 'http://a.internal:3001/graphql',
+      b: 'http://b.internal:3002/graphql',
+    });
+    expect(() => parseConfig(gatewayEnvSchema, { ...example, SUBGRAPH_URLS: 'a' })).toThrow(/SUBGRAPH_URLS/);
+  });
+
+  it('needs no Kafka, database or Redis settings', () => {
+    expect(Object.keys(gatewayEnvSchema.shape).filter((key) => /KAFKA|DATABASE|REDIS/.test(key))).toEqual([]);
   });
 });

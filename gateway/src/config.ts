@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baseEnvSchema, envSchemas } from '@shop/kit';
+import { envModels } from '@shop/kit';
 import { z } from 'zod';
 
-export const gatewayEnvSchema = baseEnvSchema.extend({
-  PORT: envSchemas.port.default(3000),
+/** The gateway's settings: a server that verifies tokens (no database, no Kafka), plus its own keys. */
+export const gatewayEnvSchema = z.object({
+  ...envModels.server(3000).shape,
+  ...envModels.auth.shape,
   /** The composed supergraph; a relative path is taken from the repository root. */
   SUPERGRAPH_PATH: z
     .string()

@@ -1,3 +1,4 @@
+import { loadSubgraphs } from '@shop/infra';
 import { createTestKeys, freePort, postGraphQL, testLogger } from '@shop/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeSupergraph } from '../src/compose';
@@ -8,8 +9,11 @@ describe('gateway guards', () => {
   let gateway: RunningGateway;
 
   beforeAll(async () => {
-    const deadUrl = async () => `http://127.0.0.1:${await freePort()}/graphql`;
-    const { supergraphSdl } = composeSupergraph({ users: await deadUrl(), products: await deadUrl() });
+    // Every subgraph at an address nothing listens on.
+    const deadUrls: Record<string, string> = {};
+    for (const { name } of await loadSubgraphs())
+      deadUrls[name] = `http://127.0.0.1:${await freePort()}/graphql`;
+    const { supergraphSdl } = await composeSupergraph(deadUrls);
     gateway = await startGateway({
       supergraphSdl,
       port: 0,

@@ -1,16 +1,44 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { projectRoot } from '@shop/infra';
-import { freePort, postGraphQL, waitFor } from '@shop/testing';
+import { loadSubgraphs, projectRoot } from '@shop/infra';
+import {
+  createTestKafka,
+  createTestRedis,
+  freePort,
+  postGraphQL,
+  type TestKafka,
+  type TestRedis,
+  waitFor,
+  withPostgresAdmin,
+} from '@shop/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
-// `pnpm start` as a newcomer runs it (on free ports, so it can run beside a developer's own supergraph):
-// migrations, seed, every subgraph, the gateway; then Ctrl-C stops every process it started.
+// `pnpm start` as a newcomer runs it, but beside a developer's own supergraph: on free ports, with databases,
+// Kafka topics and Redis keys of its own (dropped afterwards): migrations, seed, every subgraph, the gateway;
+// then Ctrl-C stops every process it started.
 describe('pnpm start', () => {
   let start: ChildProcess | undefined;
   const output: string[] = [];
+  // Named like the testkit's databases, so a crashed run's leftovers are dropped by a later run.
+  const databasePrefix = `shoptest_${Date.now()}_${randomUUID().slice(0, 8)}_`;
+  let kafka: TestKafka | undefined;
+  let redis: TestRedis | undefined;
 
   afterAll(async () => {
+    await stopStart();
+    await kafka?.cleanup();
+    await redis?.cleanup();
+    await withPostgresAdmin(async (client) => {
+      const { rows } = await client.query<{ datname: string }>(
+        'SELECT datname FROM pg_database WHERE datname LIKE $1',
+        [`${databasePrefix}%`],
+      );
+      for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    });
+  });
+
+  async function stopStart() {
     // On a failure, stop it the way a user would (it then stops its children), and only then force it.
     if (start?.exitCode !== null || start.signalCode !== null) return;
     const exited = new Promise((resolve) => start?.once('exit', resolve));
@@ -18,14 +46,12 @@ describe('pnpm start', () => {
     const timer = setTimeout(() => start?.kill('SIGKILL'), 20_000);
     await exited;
     clearTimeout(timer);
-  });
+  }
 
   it('brings the supergraph up with seeded data and stops it on SIGINT', async () => {
-    const ports = {
-      GATEWAY_PORT: await freePort(),
-      USERS_PORT: await freePort(),
-      PRODUCTS_PORT: await freePort(),
-    };
+    [kafka, redis] = await Promise.all([createTestKafka(), createTestRedis()]);
+    const ports: Record<string, number> = { GATEWAY_PORT: await freePort() };
+    for (const { name } of await loadSubgraphs()) ports[`${name.toUpperCase()}_PORT`] = await freePort();
     start = spawn(
       join(projectRoot, 'node_modules', '.bin', 'tsx'),
       ['packages/infra/src/start-supergraph.ts'],
@@ -34,6 +60,9 @@ describe('pnpm start', () => {
         env: {
           ...process.env,
           ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+          SHOP_DATABASE_PREFIX: databasePrefix,
+          KAFKA_TOPIC_PREFIX: kafka.prefix,
+          REDIS_KEY_PREFIX: redis.prefix,
           LOG_LEVEL: 'warn',
         },
         stdio: ['ignore', 'pipe', 'pipe'],

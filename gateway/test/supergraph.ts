@@ -1,37 +1,27 @@
 import { ShopClient } from '@shop/client';
-import type { RunningSubgraph } from '@shop/kit';
+import { loadSubgraphs } from '@shop/infra';
 import {
-  buildProductsSubgraph,
-  createProductsPrisma,
-  migrationsDir as productsMigrations,
-  schemaUrl as productsSchema,
-  seedProducts,
-} from '@shop/products';
-import {
-  createTestDatabase,
+  createTestKafka,
   createTestKeys,
+  createTestRedis,
   startTestSubgraph,
   type TestKeys,
+  type TestSubgraph,
   testLogger,
 } from '@shop/testing';
-import {
-  buildUsersSubgraph,
-  createUsersPrisma,
-  seedUsers,
-  migrationsDir as usersMigrations,
-  schemaUrl as usersSchema,
-} from '@shop/users';
 import { composeSupergraph } from '../src/compose';
 import { type RunningGateway, startGateway } from '../src/gateway';
 
+/** The demo accounts every subgraph's seed defaults to (users' SEED_* settings). */
 export const demo = {
-  customer: { email: 'test@example.com', password: 'password123', name: 'Test Customer' },
-  admin: { email: 'admin@example.com', password: 'admin123', name: 'Shop Admin' },
+  customer: { email: 'test@example.com', password: 'password123' },
+  admin: { email: 'admin@example.com', password: 'admin123' },
 };
 
 export interface TestSupergraph {
   gateway: RunningGateway;
-  subgraphs: Record<'users' | 'products', RunningSubgraph>;
+  /** Every subgraph of subgraphs/registry.ts, by name. */
+  subgraphs: Record<string, TestSubgraph>;
   /** An anonymous typed client of the gateway; `.as(token)` acts as someone. */
   client: ShopClient;
   keys: TestKeys;
@@ -39,60 +29,45 @@ export interface TestSupergraph {
 }
 
 /**
- * The real supergraph in-process: every subgraph built from its own parts over its own fresh database,
- * composed from the subgraphs' SDL with their test URLs, behind the real gateway. Seeded with the demo data.
+ * The real supergraph in-process: every registered subgraph launched as in production over its own fresh
+ * database, all sharing one key pair, one Kafka topic prefix and one Redis key prefix (so events flow between
+ * them), seeded with the demo data, composed with their test URLs behind the real gateway.
  */
 export async function startTestSupergraph(): Promise<TestSupergraph> {
-  const logger = testLogger('supergraph');
   const keys = await createTestKeys();
-  const [usersDb, productsDb] = await Promise.all([
-    createTestDatabase(usersMigrations),
-    createTestDatabase(productsMigrations),
-  ]);
-  const usersPrisma = createUsersPrisma(usersDb.url);
-  const productsPrisma = createProductsPrisma(productsDb.url);
-  await Promise.all([seedUsers(usersPrisma, demo), seedProducts(productsPrisma)]);
-
-  const users = await startTestSubgraph({
-    name: 'users',
-    schemaUrl: usersSchema,
-    verifier: keys.verifier,
-    parts: await buildUsersSubgraph({
-      prisma: usersPrisma,
-      tokenIssuer: keys.issuer,
-      settings: { refreshTokenTtlDays: 30 },
-      logger,
-    }),
-  });
-  const products = await startTestSubgraph({
-    name: 'products',
-    schemaUrl: productsSchema,
-    verifier: keys.verifier,
-    parts: await buildProductsSubgraph({
-      prisma: productsPrisma,
-      settings: { defaultCurrency: 'USD' },
-      logger,
-    }),
-  });
-  const { supergraphSdl } = composeSupergraph({ users: users.url, products: products.url });
-  const gateway = await startGateway({
-    supergraphSdl,
-    port: 0,
-    host: '127.0.0.1',
-    tokenVerifier: keys.verifier,
-    logger,
-  });
-
-  return {
-    gateway,
-    subgraphs: { users, products },
-    client: new ShopClient(gateway.url),
-    keys,
-    stop: async () => {
-      await gateway.stop();
-      await Promise.all([users.stop(), products.stop()]);
-      await Promise.all([usersPrisma.$disconnect(), productsPrisma.$disconnect()]);
-      await Promise.all([usersDb.drop(), productsDb.drop()]);
-    },
+  const [kafka, redis] = await Promise.all([createTestKafka(), createTestRedis()]);
+  const subgraphs: Record<string, TestSubgraph> = {};
+  const stopSubgraphs = async () => {
+    await Promise.all(Object.values(subgraphs).map((subgraph) => subgraph.stop()));
+    await Promise.all([kafka.cleanup(), redis.cleanup()]);
   };
+  try {
+    // In registry order: a seed may rely on an earlier subgraph's (inventory on products' SKUs).
+    for (const definition of await loadSubgraphs()) {
+      subgraphs[definition.name] = await startTestSubgraph(definition, { keys, kafka, redis, seed: true });
+    }
+    const { supergraphSdl } = await composeSupergraph(
+      Object.fromEntries(Object.entries(subgraphs).map(([name, subgraph]) => [name, subgraph.url])),
+    );
+    const gateway = await startGateway({
+      supergraphSdl,
+      port: 0,
+      host: '127.0.0.1',
+      tokenVerifier: keys.verifier,
+      logger: testLogger('gateway'),
+    });
+    return {
+      gateway,
+      subgraphs,
+      client: new ShopClient(gateway.url),
+      keys,
+      stop: async () => {
+        await gateway.stop();
+        await stopSubgraphs();
+      },
+    };
+  } catch (error) {
+    await stopSubgraphs();
+    throw error;
+  }
 }

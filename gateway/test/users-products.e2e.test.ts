@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ChangePasswordDocument,
   CreateProductDocument,
   LoginDocument,
   MeDocument,
@@ -44,25 +45,58 @@ describe('users and products through the gateway', () => {
     expect(me).toEqual(registered.register.user);
   });
 
+  it('lets a client branch on the changePassword result type (a union, not an error)', async () => {
+    const { client } = supergraph;
+    const email = `change-${randomUUID().slice(0, 8)}@example.com`;
+    const { register } = await client.data(RegisterDocument, {
+      input: { email, password: 'first password', name: 'Changer' },
+    });
+    const me = client.as(register.accessToken);
+    const wrong = await me.data(ChangePasswordDocument, {
+      currentPassword: 'not it',
+      newPassword: 'second password',
+    });
+    expect(wrong.changePassword).toEqual({
+      __typename: 'WrongCurrentPassword',
+      message: 'The current password is not correct',
+    });
+    const changed = await me.data(ChangePasswordDocument, {
+      currentPassword: 'first password',
+      newPassword: 'second password',
+    });
+    expect(changed.changePassword.__typename).toBe('PasswordChanged');
+    await client.data(LoginDocument, { email, password: 'second password' });
+  });
+
   it('answers me without a token with UNAUTHENTICATED', async () => {
     const result = await supergraph.client.request(MeDocument);
     expect(codes(result)).toEqual(['UNAUTHENTICATED']);
     expect(result.data?.me ?? null).toBeNull();
   });
 
-  it('pages through the seeded catalogue', async () => {
+  it('pages through the seeded catalogue: every page agrees with totalCount and the order holds', async () => {
     const { client } = supergraph;
+    const whole = await client.data(ProductsDocument, { first: 100 });
+    const expected = whole.products.edges.map((edge) => edge.node.sku);
+    expect(expected.length).toBe(whole.products.totalCount);
+    expect(expected.length).toBeGreaterThanOrEqual(10);
+
     const seen: string[] = [];
     let after: string | null = null;
-    for (;;) {
+    for (let page = 0; ; page++) {
       const { products }: ProductsQuery = await client.data(ProductsDocument, { first: 5, after });
+      expect(products.totalCount).toBe(whole.products.totalCount);
+      expect(products.edges.length).toBe(Math.min(5, expected.length - page * 5));
+      expect(products.pageInfo.hasPreviousPage).toBe(after !== null);
+      expect(products.pageInfo.startCursor).toBe(products.edges[0]?.cursor ?? null);
+      expect(products.pageInfo.endCursor).toBe(products.edges.at(-1)?.cursor ?? null);
       seen.push(...products.edges.map((edge) => edge.node.sku));
       for (const { node } of products.edges) expect(node.price.amount).toMatch(/^\d+\.\d{2}$/);
       if (!products.pageInfo.hasNextPage) break;
       after = products.pageInfo.endCursor;
     }
-    expect(seen.length).toBeGreaterThanOrEqual(10);
-    expect(new Set(seen).size).toBe(seen.length);
+    // The same products in the same order (newest first) as one big page: none skipped, none twice.
+    expect(seen).toEqual(expected);
   });
 
   it('lets an admin create and update products, and refuses customers with FORBIDDEN', async () => {
@@ -90,10 +124,15 @@ describe('users and products through the gateway', () => {
     const { client } = supergraph;
     const { login } = await client.data(LoginDocument, demo.customer);
     const first = await client.data(RefreshTokenDocument, { refreshToken: login.refreshToken });
+    // The successor works (and is itself rotated) before anyone replays the old token...
+    const second = await client.data(RefreshTokenDocument, { refreshToken: first.refreshToken.refreshToken });
+    const { me } = await client.as(second.refreshToken.accessToken).data(MeDocument);
+    expect(me?.email).toBe(demo.customer.email);
+    // ...then the replay of the first token is refused and ends the family: the newest token dies too.
     const reuse = await client.request(RefreshTokenDocument, { refreshToken: login.refreshToken });
     expect(codes(reuse)).toEqual(['UNAUTHENTICATED']);
     const afterReuse = await client.request(RefreshTokenDocument, {
-      refreshToken: first.refreshToken.refreshToken,
+      refreshToken: second.refreshToken.refreshToken,
     });
     expect(codes(afterReuse)).toEqual(['UNAUTHENTICATED']);
   });
@@ -140,17 +179,20 @@ describe('users and products through the gateway', () => {
       ['HS256 keyed with the public key', hs256],
     ])('refuses a token %s at the gateway and at each subgraph directly', async (_, makeToken) => {
       const token = await makeToken();
-      const me = '{ me { id role } }';
       const create =
         'mutation { createProduct(input: { name: "X", sku: "FORGED-1", price: "1.00" }) { id } }';
-      for (const [url, query] of [
-        [supergraph.gateway.url, me],
-        [supergraph.subgraphs.users.url, me],
-        [supergraph.subgraphs.products.url, create],
-      ] as const) {
-        const result = await postGraphQL(url, query, {}, token);
-        expect(result.status).toBe(401);
-        expect(codes(result)).toEqual(['UNAUTHENTICATED']);
+      const targets = [
+        supergraph.gateway.url,
+        ...Object.values(supergraph.subgraphs).map((subgraph) => subgraph.url),
+      ];
+      for (const url of targets) {
+        for (const query of ['{ __typename }', '{ me { id role } }', create]) {
+          // Subgraphs refuse the token before looking at the operation (even one they cannot run).
+          if (url !== supergraph.gateway.url && query !== '{ __typename }') continue;
+          const result = await postGraphQL(url, query, {}, token);
+          expect(result.status).toBe(401);
+          expect(codes(result)).toEqual(['UNAUTHENTICATED']);
+        }
       }
     });
   });

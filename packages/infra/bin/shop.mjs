@@ -4,7 +4,7 @@
 // system packages (Java, Maven, Redis, PostgreSQL) when they are missing, installs the workspace, then
 // hands over to the project's own scripts.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -79,24 +79,45 @@ function test() {
   run('pnpm', ['run', '--silent', 'infra:up']);
   step('tests: unit, integration, e2e');
   const report = join(root, '.infra', 'test-report.json');
+  rmSync(report, { force: true }); // never judge this run by an earlier run's report
   const status = run(
     'pnpm',
     ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
     { allowFailure: true },
   );
   // One plain closing line, the same whatever the runner prints above it.
-  if (existsSync(report)) {
-    const r = JSON.parse(readFileSync(report, 'utf8'));
-    const skipped = r.numPendingTests + r.numTodoTests;
-    console.log(
-      `\nTests: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`,
-    );
-    if (r.numTotalTests === 0) {
-      console.error('✖ no test ran');
-      process.exit(1);
+  if (!existsSync(report)) process.exit(status || 1);
+  const problems = reportProblems(JSON.parse(readFileSync(report, 'utf8')));
+  for (const problem of problems) console.error(`✖ ${problem}`);
+  process.exit(status || (problems.length > 0 ? 1 : 0));
+}
+
+// The vitest project of a test file, as vitest.config.ts assigns them.
+const projectOf = (file) =>
+  file.endsWith('.e2e.test.ts') ? 'e2e' : file.endsWith('.int.test.ts') ? 'integration' : 'unit';
+
+/**
+ * Prints the closing count and returns what makes a green run untrustworthy: a project that ran no test
+ * (its files were not found, or all were filtered out) or any test that was skipped, focused away or left todo.
+ */
+function reportProblems(report) {
+  const ran = { unit: 0, integration: 0, e2e: 0 };
+  const skipped = [];
+  for (const file of report.testResults) {
+    for (const test of file.assertionResults) {
+      if (test.status === 'passed' || test.status === 'failed') ran[projectOf(file.name)] += 1;
+      else skipped.push(`${file.name.replace(`${root}/`, '')}: ${test.fullName} (${test.status})`);
     }
   }
-  process.exit(status);
+  console.log(
+    `\nTests: ${report.numPassedTests} passed, ${report.numFailedTests} failed${skipped.length ? `, ${skipped.length} skipped` : ''}`,
+  );
+  return [
+    ...Object.entries(ran)
+      .filter(([, count]) => count === 0)
+      .map(([project]) => `the ${project} project ran no test`),
+    ...skipped.map((test) => `not run: ${test}`),
+  ];
 }
 
 function start() {

@@ -8,6 +8,13 @@ export {
 } from './infra';
 export { ensureKafkaJars, KAFKA_VERSION, KafkaBroker, kafkaAnswers } from './kafka-broker';
 export { cacheDir, infraDir, projectRoot } from './paths';
-export { type InfraSettings, readInfraSettings, subgraphDatabases } from './settings';
-export { GATEWAY_PORT, type SubgraphName, subgraphs, subgraphUrl } from './supergraph';
+export {
+  GATEWAY_PORT,
+  loadSubgraphs,
+  type SubgraphName,
+  subgraphDatabases,
+  subgraphDir,
+  subgraphUrl,
+} from './registry';
+export { type InfraSettings, readInfraSettings } from './settings';
 export { ensureTopics } from './topics';

@@ -5,7 +5,8 @@ import { KafkaBroker, kafkaAnswers } from './kafka-broker';
 import { infraDir } from './paths';
 import { ensureDatabases, postgresAnswers, startMachinePostgres, stopMachinePostgres } from './postgres';
 import { isOurRedis, redisAnswers, startRedis, stopRedis } from './redis';
-import { type InfraSettings, readInfraSettings, subgraphDatabases } from './settings';
+import { subgraphDatabases } from './registry';
+import { type InfraSettings, readInfraSettings } from './settings';
 import { readState, writeState } from './state';
 import { ensureTopics } from './topics';
 
@@ -47,9 +48,10 @@ export async function infraUp({
     writeState(dir, state);
     started.push('postgres');
   }
-  const created = await ensureDatabases(settings.postgresUrl, subgraphDatabases);
+  const databases = await subgraphDatabases();
+  const created = await ensureDatabases(settings.postgresUrl, databases);
   progress(
-    `postgres: databases ${subgraphDatabases.join(', ')}${created.length ? ` (created ${created.join(', ')})` : ''}`,
+    `postgres: databases ${databases.join(', ')}${created.length ? ` (created ${created.join(', ')})` : ''}`,
   );
 
   if (await redisAnswers(settings.redisUrl)) {

@@ -1,13 +1,3 @@
-/** Databases, one per subgraph (ARCHITECTURE.md, Topology). Cart keeps its data in Redis. */
-export const subgraphDatabases = [
-  'users',
-  'products',
-  'orders',
-  'payments',
-  'inventory',
-  'notifications',
-] as const;
-
 export interface InfraSettings {
   /** Any database URL on the Postgres server; its database part is replaced per subgraph. */
   postgresUrl: string;

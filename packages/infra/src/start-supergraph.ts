@@ -6,14 +6,16 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { applyMigrations, ensureDatabase, withDatabase } from '@shop/db';
+import { seedSubgraph, subgraphMigrations } from '@shop/runtime';
 import { infraUp } from './infra';
 import { infraDir, projectRoot } from './paths';
 import { waitUntil } from './process';
+import { GATEWAY_PORT, loadSubgraphs, subgraphDir, subgraphUrl } from './registry';
 import { readInfraSettings } from './settings';
-import { GATEWAY_PORT, subgraphs, subgraphUrl } from './supergraph';
 
-// `pnpm start`: infrastructure, migrations, demo data, every subgraph, then the gateway; Ctrl-C stops all.
-// Ports and URLs come from env when set (USERS_PORT, GATEWAY_PORT, USERS_DATABASE_URL, ...).
+// `pnpm start`: infrastructure, migrations, demo data, every subgraph of subgraphs/registry.ts, then the
+// gateway; Ctrl-C stops all. Ports and URLs come from env when set (<NAME>_PORT, GATEWAY_PORT,
+// <NAME>_DATABASE_URL); SHOP_DATABASE_PREFIX names the databases `<prefix><name>` (tests use their own).
 
 const env = process.env;
 // `node --import tsx` rather than the tsx CLI: the pid we hold is the server itself, not a wrapper whose
@@ -84,18 +86,6 @@ function launch(name: string, cwd: string, script: string, extraEnv: Record<stri
   return child;
 }
 
-function runToEnd(
-  name: string,
-  cwd: string,
-  script: string,
-  extraEnv: Record<string, string>,
-): Promise<void> {
-  const child = launch(name, cwd, script, extraEnv);
-  return new Promise((resolve, reject) =>
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${name} exited with ${code}`)))),
-  );
-}
-
 async function ready(url: string): Promise<boolean> {
   try {
     return (await fetch(new URL('/health/ready', url))).ok;
@@ -141,38 +131,31 @@ async function main(): Promise<void> {
     KAFKA_BROKERS: settings.kafkaBrokers.join(','),
     REDIS_URL: settings.redisUrl,
     LOG_LEVEL: env.LOG_LEVEL ?? 'info',
+    // Subgraphs answer only on this machine: clients go through the gateway, which applies its limits.
+    HOST: env.SUBGRAPH_HOST ?? '127.0.0.1',
   };
-  const present = subgraphs.filter((s) =>
-    existsSync(join(projectRoot, 'subgraphs', s.name, 'src', 'index.ts')),
-  );
   const urls: Record<string, string> = {};
 
-  for (const subgraph of present) {
+  for (const subgraph of await loadSubgraphs()) {
     const upper = subgraph.name.toUpperCase();
-    const dir = join(projectRoot, 'subgraphs', subgraph.name);
-    const port = Number(env[`${upper}_PORT`] ?? subgraph.port);
-    // Subgraphs answer only on this machine: clients go through the gateway, which applies its limits.
-    const own: Record<string, string> = {
-      ...common,
-      PORT: String(port),
-      HOST: env.SUBGRAPH_HOST ?? '127.0.0.1',
-    };
-    if (subgraph.name === 'users') own.JWT_PRIVATE_KEY = keys.privateKey;
-    if (subgraph.database) {
+    const port = Number(env[`${upper}_PORT`] ?? subgraph.env.port);
+    const own: Record<string, string> = { ...common, PORT: String(port) };
+    // Only the subgraph whose settings ask for the signing key (users) is given it.
+    if ('JWT_PRIVATE_KEY' in subgraph.env.schema.shape) own.JWT_PRIVATE_KEY = keys.privateKey;
+    if (subgraph.env.uses.includes('postgres')) {
       const databaseUrl =
-        env[`${upper}_DATABASE_URL`] ?? withDatabase(settings.postgresUrl, subgraph.database);
+        env[`${upper}_DATABASE_URL`] ??
+        withDatabase(settings.postgresUrl, `${env.SHOP_DATABASE_PREFIX ?? ''}${subgraph.name}`);
       own.DATABASE_URL = databaseUrl;
       await ensureDatabase(databaseUrl);
-      const { applied } = await applyMigrations({
-        databaseUrl,
-        migrationsDir: join(dir, 'prisma', 'migrations'),
-      });
+      const { applied } = await applyMigrations({ databaseUrl, migrationsDir: subgraphMigrations(subgraph) });
       console.log(
         `[${subgraph.name}] migrations: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`,
       );
     }
-    if (existsSync(join(dir, 'src', 'seed.ts')))
-      await runToEnd(`${subgraph.name}:seed`, dir, 'src/seed.ts', own);
+    const seeded = await seedSubgraph(subgraph, { env: { ...env, ...own, LOG_LEVEL: 'warn' } });
+    if (seeded) console.log(`[${subgraph.name}] seeded ${seeded}`);
+    const dir = subgraphDir(subgraph.name);
     supervise(subgraph.name, launch(subgraph.name, dir, 'src/index.ts', own));
     urls[subgraph.name] = subgraphUrl(port);
   }
@@ -185,7 +168,8 @@ async function main(): Promise<void> {
   supervise(
     'gateway',
     launch('gateway', join(projectRoot, 'gateway'), 'src/index.ts', {
-      ...common,
+      JWT_PUBLIC_KEY: common.JWT_PUBLIC_KEY,
+      LOG_LEVEL: common.LOG_LEVEL,
       PORT: String(gatewayPort),
       SUBGRAPH_URLS: Object.entries(urls)
         .map(([name, url]) => `${name}=${url}`)

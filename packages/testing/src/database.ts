@@ -45,7 +45,7 @@ async function databaseExists(client: pg.Client, name: string): Promise<boolean>
  * A migrated template per distinct set of migrations, built once and cloned per test (a clone takes
  * milliseconds; migrating from scratch each time would not).
  */
-async function ensureTemplate(migrationsDir: string): Promise<string> {
+async function ensureTemplate(migrationsDir: string | readonly string[]): Promise<string> {
   const migrations = await readMigrations(migrationsDir);
   const hash = createHash('sha256')
     .update(migrations.map((m) => `${m.name}:${m.checksum}`).join('\n'))
@@ -89,8 +89,8 @@ async function createDatabase(template?: string): Promise<TestDatabase> {
   };
 }
 
-/** A fresh database with every migration of `migrationsDir` applied, private to one test (or file). */
-export async function createTestDatabase(migrationsDir: string): Promise<TestDatabase> {
+/** A fresh database with every migration of `migrationsDir` (one folder or several) applied, private to one test. */
+export async function createTestDatabase(migrationsDir: string | readonly string[]): Promise<TestDatabase> {
   return createDatabase(await ensureTemplate(migrationsDir));
 }
 
@@ -124,7 +124,7 @@ export async function dropLeftoverTestDatabases(): Promise<void> {
  * Read `.client` / `.database` inside tests (they are set in beforeAll).
  */
 export function useMigratedDatabase<C extends { $disconnect(): Promise<void> }>(
-  migrationsDir: string,
+  migrationsDir: string | readonly string[],
   createClient: (databaseUrl: string) => C,
 ): { readonly client: C; readonly database: TestDatabase } {
   let database: TestDatabase | undefined;

@@ -12,11 +12,15 @@ export { freePort } from './ports';
 export { createTestRedis, type TestRedis } from './redis';
 export { recordingAdapter } from './sql';
 export {
+  codes,
   createTestKeys,
   type GraphQLResponse,
   postGraphQL,
   startTestSubgraph,
   type TestKeys,
+  type TestSubgraph,
+  type TestSubgraphOptions,
   testTokenSettings,
+  useSubgraph,
 } from './subgraph';
 export { waitFor } from './wait';

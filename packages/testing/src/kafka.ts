@@ -9,6 +9,7 @@ export interface TestKafka {
   /** A connection whose topics and consumer groups carry a prefix no other test uses. */
   connection: KafkaConnection;
   prefix: string;
+  brokers: string[];
   /** Reads every message of a (prefixed) topic from the start, for assertions on what was published. */
   readTopic: (topic: string) => Promise<TopicReader>;
   cleanup: () => Promise<void>;
@@ -40,6 +41,7 @@ export async function createTestKafka(
   return {
     connection,
     prefix,
+    brokers,
     readTopic: async (topic) => {
       const consumer: Consumer = connection.kafka.consumer({
         groupId: `${prefix}reader-${randomUUID()}`,

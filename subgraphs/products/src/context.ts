@@ -1,19 +1,21 @@
-import type { RequestContext } from '@shop/kit';
-import DataLoader from 'dataloader';
-import type { ProductRecord } from './products.repository';
+import { createByIdLoader, type RequestContext } from '@shop/kit';
+import type DataLoader from 'dataloader';
+import type { ProductRecord, ProductsRepository } from './products.repository';
 import type { ProductsService } from './products.service';
 
-/** Per request, so one request's batches and cache never serve another (whose viewer may differ). */
-export interface ProductLoaders {
-  /** Batches every id asked for in one tick (an `_entities` call) into one query. */
-  productById: DataLoader<string, ProductRecord | null>;
-}
-
+/** What every products resolver receives: the verified viewer plus per-request loaders and the service. */
 export type Context = RequestContext & {
-  loaders: ProductLoaders;
+  loaders: { productById: DataLoader<string, ProductRecord | null> };
   products: ProductsService;
 };
 
-export function createProductLoaders(products: ProductsService): ProductLoaders {
-  return { productById: new DataLoader((ids) => products.productsByIds(ids)) };
+/** A fresh context per request (and per subscription operation): loaders never outlive their caller. */
+export function createContext(products: ProductsService, repository: ProductsRepository) {
+  return (base: RequestContext): Context => ({
+    ...base,
+    products,
+    // References from carts and orders resolve for anyone, inactive products included (an old order still
+    // shows what was bought).
+    loaders: { productById: createByIdLoader((ids) => repository.findByIds(ids)) },
+  });
 }

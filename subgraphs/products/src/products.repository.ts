@@ -1,3 +1,4 @@
+import { isRecordNotFound, refuseDuplicates } from '@shop/db';
 import { Prisma, type PrismaClient, type Product } from './generated/prisma/client';
 
 /** A catalogue product as the rest of the subgraph sees it: no Prisma types, money as an exact string. */
@@ -41,21 +42,6 @@ export interface ProductChanges {
   description?: string | null;
   price?: string;
   active?: boolean;
-}
-
-/** Another product already has this SKU (the unique index said so). */
-export class SkuTakenError extends Error {
-  constructor(readonly sku: string) {
-    super(`SKU ${sku} is taken`);
-    this.name = 'SkuTakenError';
-  }
-}
-
-const UNIQUE_VIOLATION = 'P2002';
-const RECORD_NOT_FOUND = 'P2025';
-
-function isPrismaError(error: unknown, code: string): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === code;
 }
 
 function toRecord(row: Product): ProductRecord {
@@ -129,18 +115,12 @@ export class ProductsRepository {
     return this.prisma.product.count({ where: whereOf(filter) });
   }
 
-  /** @throws SkuTakenError */
+  /** @throws UniqueViolation when another product has this SKU. */
   async create(product: NewProduct): Promise<ProductRecord> {
-    try {
-      return toRecord(
-        await this.prisma.product.create({
-          data: { ...product, price: new Prisma.Decimal(product.price) },
-        }),
-      );
-    } catch (error) {
-      if (isPrismaError(error, UNIQUE_VIOLATION)) throw new SkuTakenError(product.sku);
-      throw error;
-    }
+    const row = await refuseDuplicates(() =>
+      this.prisma.product.create({ data: { ...product, price: new Prisma.Decimal(product.price) } }),
+    );
+    return toRecord(row);
   }
 
   /** The changed product, or null when no product has this id. */
@@ -154,7 +134,7 @@ export class ProductsRepository {
         }),
       );
     } catch (error) {
-      if (isPrismaError(error, RECORD_NOT_FOUND)) return null;
+      if (isRecordNotFound(error)) return null;
       throw error;
     }
   }
@@ -165,10 +145,5 @@ export class ProductsRepository {
     return toRecord(
       await this.prisma.product.upsert({ where: { sku: product.sku }, create: data, update: data }),
     );
-  }
-
-  /** Throws unless the database answers (readiness). */
-  async ping(): Promise<void> {
-    await this.prisma.$queryRaw`SELECT 1`;
   }
 }

@@ -1,3 +1,4 @@
+import { UniqueViolation } from '@shop/db';
 import {
   type Connection,
   conflict,
@@ -12,13 +13,7 @@ import {
   type Viewer,
 } from '@shop/kit';
 import { z } from 'zod';
-import {
-  type ProductChanges,
-  type ProductFilter,
-  type ProductRecord,
-  type ProductsRepository,
-  SkuTakenError,
-} from './products.repository';
+import type { ProductChanges, ProductFilter, ProductRecord, ProductsRepository } from './products.repository';
 
 export interface ProductsSettings {
   /** ISO 4217 currency of new products' prices. */
@@ -73,9 +68,9 @@ const price = z
     `must be less than 1${'0'.repeat(MAX_INTEGER_DIGITS)}`,
   );
 
-const createProductSchema = z.object({ name, sku, price, description: description.nullish() });
+export const createProductSchema = z.object({ name, sku, price, description: description.nullish() });
 // A left-out field stays as it is; null is refused where a product cannot lack the field, and clears a description.
-const updateProductSchema = z.object({
+export const updateProductSchema = z.object({
   name: name.optional(),
   description: description.nullish(),
   price: price.optional(),
@@ -90,8 +85,6 @@ const searchText = z.object({
     .nullish()
     .transform((text) => (text ? text : undefined)),
 });
-
-const isUuid = (id: string) => productId.safeParse({ id }).success;
 
 /**
  * The catalogue's rules: who may see and change which products, and what a valid product is. Knows nothing
@@ -126,36 +119,25 @@ export class ProductsService {
     };
   }
 
-  /**
-   * Products by id in the order asked, null for unknown ids, in one query: how other subgraphs' references
-   * (carts, orders) resolve, so for anyone and inactive products included.
-   */
-  async productsByIds(ids: readonly string[]): Promise<(ProductRecord | null)[]> {
-    // A malformed id names no product; asking Postgres for it would fail the whole batch.
-    const found = await this.repository.findByIds([...new Set(ids.filter(isUuid))]);
-    const byId = new Map(found.map((product) => [product.id, product]));
-    return ids.map((id) => byId.get(id) ?? null);
-  }
-
   async createProduct(viewer: Viewer | undefined, input: CreateProductInput): Promise<ProductRecord> {
     const admin = requireAdmin(viewer);
     const valid = parseInput(createProductSchema, input);
-    try {
-      const product = await this.repository.create({
+    const product = await this.repository
+      .create({
         name: valid.name,
         sku: valid.sku,
         price: valid.price,
         description: valid.description ?? null,
         currency: this.settings.defaultCurrency,
+      })
+      .catch((error: unknown) => {
+        if (error instanceof UniqueViolation) {
+          throw conflict(`A product with SKU ${valid.sku} already exists`, { field: 'sku' });
+        }
+        throw error;
       });
-      this.logger.info({ productId: product.id, sku: product.sku, by: admin.userId }, 'product created');
-      return product;
-    } catch (error) {
-      if (error instanceof SkuTakenError) {
-        throw conflict(`A product with SKU ${error.sku} already exists`, { field: 'sku' });
-      }
-      throw error;
-    }
+    this.logger.info({ productId: product.id, sku: product.sku, by: admin.userId }, 'product created');
+    return product;
   }
 
   async updateProduct(

@@ -1,8 +1,4 @@
-import { pathToFileURL } from 'node:url';
-import { loadConfigOrExit } from '@shop/kit';
-import { productsEnvSchema } from './config';
 import type { PrismaClient } from './generated/prisma/client';
-import { createProductsPrisma } from './prisma';
 import { type ProductRecord, ProductsRepository } from './products.repository';
 
 export interface DemoProduct {
@@ -113,20 +109,4 @@ export async function seedProducts(prisma: PrismaClient): Promise<ProductRecord[
     seeded.push(await repository.upsertBySku({ ...product, currency: DEMO_CURRENCY, active: true }));
   }
   return seeded;
-}
-
-async function main(): Promise<void> {
-  const { DATABASE_URL } = loadConfigOrExit(productsEnvSchema.pick({ DATABASE_URL: true }));
-  const prisma = createProductsPrisma(DATABASE_URL);
-  try {
-    const products = await seedProducts(prisma);
-    console.log(`seeded ${products.length} products: ${products.map((product) => product.sku).join(', ')}`);
-  } finally {
-    await prisma.$disconnect();
-  }
-}
-
-// `pnpm --filter @shop/products seed` runs this file; importing it (tests, other seeds) does not seed.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await main();
 }

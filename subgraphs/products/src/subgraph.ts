@@ -1,33 +1,40 @@
-import type { Logger, SubgraphParts } from '@shop/kit';
-import { type Context, createProductLoaders } from './context';
-import type { PrismaClient } from './generated/prisma/client';
+import { fileURLToPath } from 'node:url';
+import { defineSubgraph } from '@shop/runtime';
+import { productsEnv } from './config';
+import { createContext } from './context';
+import { PrismaClient } from './generated/prisma/client';
 import { ProductsRepository } from './products.repository';
-import { ProductsService, type ProductsSettings } from './products.service';
+import { ProductsService } from './products.service';
 import { resolvers } from './resolvers';
+import { seedProducts } from './seed';
 
-export type { Context } from './context';
-export { createProductsPrisma, migrationsDir, PrismaClient } from './prisma';
+/** The products subgraph: the catalogue and its prices. Listed in subgraphs/registry.ts. */
+export const subgraph = defineSubgraph({
+  name: 'products',
+  env: productsEnv,
+  schemaPath: fileURLToPath(new URL('./schema.graphql', import.meta.url)),
+  migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
+  build: async ({ config, logger, postgres }) => {
+    const prisma = new PrismaClient({ adapter: postgres.adapter });
+    const repository = new ProductsRepository(prisma);
+    const products = new ProductsService(repository, { defaultCurrency: config.DEFAULT_CURRENCY }, logger);
+    return {
+      resolvers,
+      createContext: createContext(products, repository),
+      resources: [{ name: 'prisma', close: () => prisma.$disconnect() }],
+    };
+  },
+  seed: async ({ postgres }) => {
+    const prisma = new PrismaClient({ adapter: postgres.adapter });
+    try {
+      const products = await seedProducts(prisma);
+      return `${products.length} products: ${products.map((product) => product.sku).join(', ')}`;
+    } finally {
+      await prisma.$disconnect();
+    }
+  },
+});
+
+export { PrismaClient } from './generated/prisma/client';
 export type { ProductRecord } from './products.repository';
-export type { ProductsSettings } from './products.service';
 export { type DemoProduct, demoProducts, seedProducts } from './seed';
-
-/** The subgraph's SDL, for `loadSchema` (the server, tests, composition). */
-export const schemaUrl = new URL('./schema.graphql', import.meta.url).href;
-
-export interface ProductsSubgraphDeps {
-  prisma: PrismaClient;
-  settings: ProductsSettings;
-  logger: Logger;
-}
-
-/** Everything the products server runs, built from its dependencies: what `index.ts` and the tests share. */
-export async function buildProductsSubgraph(deps: ProductsSubgraphDeps): Promise<SubgraphParts<Context>> {
-  const repository = new ProductsRepository(deps.prisma);
-  const products = new ProductsService(repository, deps.settings, deps.logger);
-  return {
-    resolvers,
-    createContext: (base) => ({ ...base, products, loaders: createProductLoaders(products) }),
-    readiness: { database: () => repository.ping() },
-    resources: [{ name: 'prisma', close: () => deps.prisma.$disconnect() }],
-  };
-}

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ProductsHarness, startProductsSubgraph } from './support';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useProducts } from './support';
 
 const PRODUCTS = `query Products($first: Int, $after: String, $search: String) {
   products(first: $first, after: $after, search: $search) {
@@ -13,10 +13,9 @@ interface ProductsPage {
   products: { edges: { node: { sku: string; active: boolean } }[]; totalCount: number };
 }
 
-let products: ProductsHarness;
+const products = useProducts();
 
 beforeAll(async () => {
-  products = await startProductsSubgraph();
   await products.prisma.product.createMany({
     data: [
       { sku: 'TEE-RED', name: 'Red T-Shirt', price: '15.00', description: 'Soft cotton' },
@@ -28,10 +27,6 @@ beforeAll(async () => {
     ],
   });
 });
-afterAll(async () => {
-  await products?.stop();
-});
-
 async function skus(
   variables: Record<string, unknown>,
   as: 'admin' | 'customer' | 'anonymous',

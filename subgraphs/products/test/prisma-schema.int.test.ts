@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { createPrismaAdapter } from '@shop/db';
+import { subgraphMigrations } from '@shop/runtime';
 import { useMigratedDatabase } from '@shop/testing';
 import { describe, expect, it } from 'vitest';
-import { Prisma } from '../src/generated/prisma/client';
-import { createProductsPrisma, migrationsDir } from '../src/prisma';
+import { Prisma, PrismaClient } from '../src/generated/prisma/client';
+import { subgraph } from '../src/subgraph';
 
 // prisma/schema.prisma and the hand-written migration SQL must agree: every field of every model is
 // written and read back through the generated client against the migrated database.
 
-const db = useMigratedDatabase(migrationsDir, createProductsPrisma);
+const db = useMigratedDatabase(
+  subgraphMigrations(subgraph),
+  (url) => new PrismaClient({ adapter: createPrismaAdapter(url) }),
+);
 
 describe('schema.prisma and the migrations agree on Product', () => {
   it('writes and reads every field with explicit values', async () => {

@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  errorCodes,
-  PRODUCT_FIELDS,
-  type ProductJson,
-  type ProductsHarness,
-  startProductsSubgraph,
-} from './support';
+import { describe, expect, it } from 'vitest';
+import { errorCodes, PRODUCT_FIELDS, type ProductJson, useProducts } from './support';
 
 const CREATE = `mutation Create($input: CreateProductInput!) { createProduct(input: $input) { ${PRODUCT_FIELDS} } }`;
 const UPDATE = `mutation Update($id: ID!, $input: UpdateProductInput!) {
@@ -14,14 +8,7 @@ const UPDATE = `mutation Update($id: ID!, $input: UpdateProductInput!) {
 }`;
 const PRODUCT = `query Product($id: ID!) { product(id: $id) { ${PRODUCT_FIELDS} } }`;
 
-let products: ProductsHarness;
-beforeAll(async () => {
-  products = await startProductsSubgraph();
-});
-afterAll(async () => {
-  await products?.stop();
-});
-
+const products = useProducts();
 let skuNumber = 0;
 /** A SKU no other test of this file uses. */
 const freshSku = () => `SKU-${++skuNumber}-${randomUUID().slice(0, 8)}`.toUpperCase();
@@ -234,6 +221,6 @@ describe('health', () => {
   it('is ready when the database answers', async () => {
     const ready = await fetch(new URL('/health/ready', products.url));
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ checks: { database: 'ok' } });
+    expect(await ready.json()).toMatchObject({ checks: { postgres: 'ok' } });
   });
 });

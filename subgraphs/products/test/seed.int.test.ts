@@ -1,14 +1,14 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { useMigratedDatabase } from '@shop/testing';
+import { createPrismaAdapter } from '@shop/db';
+import { seedSubgraph, subgraphMigrations } from '@shop/runtime';
+import { createTestKeys, useMigratedDatabase } from '@shop/testing';
 import { describe, expect, it } from 'vitest';
-import { createProductsPrisma, migrationsDir } from '../src/prisma';
 import { demoProducts, seedProducts } from '../src/seed';
+import { PrismaClient, subgraph } from '../src/subgraph';
 
-const projectDir = fileURLToPath(new URL('..', import.meta.url));
-
-const db = useMigratedDatabase(migrationsDir, createProductsPrisma);
+const db = useMigratedDatabase(
+  subgraphMigrations(subgraph),
+  (url) => new PrismaClient({ adapter: createPrismaAdapter(url) }),
+);
 
 describe('seedProducts', () => {
   it('seeds at least 12 valid demo products with stable SKUs and exact prices', async () => {
@@ -39,13 +39,13 @@ describe('seedProducts', () => {
     );
   });
 
-  it('runs as a script against DATABASE_URL (`pnpm --filter @shop/products seed`)', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/seed.ts'], {
-      cwd: projectDir,
-      env: { ...process.env, DATABASE_URL: db.database.url },
+  it('is the seed of the subgraph definition (what `pnpm start` runs)', async () => {
+    const keys = await createTestKeys();
+    const said = await seedSubgraph(subgraph, {
+      env: { DATABASE_URL: db.database.url, JWT_PUBLIC_KEY: keys.publicKeyPem, LOG_LEVEL: 'silent' },
     });
 
-    expect(stdout).toContain(`seeded ${demoProducts.length} products`);
+    expect(said).toContain(`${demoProducts.length} products`);
     expect(await db.client.product.count()).toBe(demoProducts.length);
   });
 });

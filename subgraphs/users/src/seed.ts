@@ -1,8 +1,6 @@
-import { pathToFileURL } from 'node:url';
-import { loadConfigOrExit } from '@shop/kit';
-import { type SeedConfig, seedEnvSchema } from './config';
+import type { UsersConfig } from './config';
+import type { PrismaClient } from './generated/prisma/client';
 import { PasswordHasher } from './passwords';
-import { createUsersPrisma, type PrismaClient } from './prisma';
 import { type UserRecord, UsersRepository } from './users.repository';
 
 export interface DemoUser {
@@ -17,7 +15,17 @@ export interface DemoUsers {
 }
 
 /** The demo accounts the configuration names (SEED_* keys, with their defaults). */
-export function demoUsersFromConfig(config: SeedConfig): DemoUsers {
+export function demoUsersFromConfig(
+  config: Pick<
+    UsersConfig,
+    | 'SEED_CUSTOMER_EMAIL'
+    | 'SEED_CUSTOMER_PASSWORD'
+    | 'SEED_CUSTOMER_NAME'
+    | 'SEED_ADMIN_EMAIL'
+    | 'SEED_ADMIN_PASSWORD'
+    | 'SEED_ADMIN_NAME'
+  >,
+): DemoUsers {
   return {
     customer: {
       email: config.SEED_CUSTOMER_EMAIL,
@@ -50,16 +58,4 @@ export async function seedUsers(
       role,
     });
   return { customer: await upsert(demo.customer, 'CUSTOMER'), admin: await upsert(demo.admin, 'ADMIN') };
-}
-
-// `pnpm --filter @shop/users seed`: seeds the database of DATABASE_URL (migrate it first).
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const config = loadConfigOrExit(seedEnvSchema);
-  const prisma = createUsersPrisma(config.DATABASE_URL);
-  try {
-    const { customer, admin } = await seedUsers(prisma, demoUsersFromConfig(config));
-    console.log(`seeded users: ${customer.email} (CUSTOMER), ${admin.email} (ADMIN)`);
-  } finally {
-    await prisma.$disconnect();
-  }
 }

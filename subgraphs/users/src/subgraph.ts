@@ -1,48 +1,53 @@
-import type { Logger, RequestContext, SubgraphParts, TokenIssuer, TokenVerifier } from '@shop/kit';
-import type { Context } from './context';
-import type { PrismaClient } from './generated/prisma/client';
+import { fileURLToPath } from 'node:url';
+import { TokenIssuer, type TokenVerifier } from '@shop/kit';
+import { defineSubgraph } from '@shop/runtime';
+import { usersEnv } from './config';
+import { createContext } from './context';
+import { PrismaClient } from './generated/prisma/client';
 import { PasswordHasher } from './passwords';
-import { resolvers } from './resolvers/index';
+import { resolvers } from './resolvers';
+import { demoUsersFromConfig, seedUsers } from './seed';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
-/** The users SDL (for runSubgraph, startTestSubgraph and composition). */
-export const schemaUrl = new URL('./schema.graphql', import.meta.url).href;
-
-export interface UsersSettings {
-  /** How long a refresh token stays valid if unused (each rotation starts a new period). */
-  refreshTokenTtlDays: number;
-}
-
-export interface UsersSubgraphDeps {
-  prisma: PrismaClient;
-  /** Signs access tokens; its TTL is the access-token lifetime. */
-  tokenIssuer: TokenIssuer;
-  settings: UsersSettings;
-  logger: Logger;
-}
-
-/** Everything the users subgraph is made of, from its dependencies; shared by index.ts and the tests. */
-export async function buildUsersSubgraph(deps: UsersSubgraphDeps): Promise<SubgraphParts<Context>> {
-  const repository = new UsersRepository(deps.prisma);
-  const users = new UsersService({
-    repository,
-    passwords: await PasswordHasher.create(),
-    tokenIssuer: deps.tokenIssuer,
-    refreshTokenTtlDays: deps.settings.refreshTokenTtlDays,
-    logger: deps.logger,
-  });
-  return {
-    resolvers,
-    createContext: (base: RequestContext): Context => ({
-      ...base,
-      loaders: { userById: users.createUserLoader() },
-      users,
-    }),
-    readiness: { postgres: () => repository.ping() },
-    resources: [{ name: 'prisma', close: () => deps.prisma.$disconnect() }],
-  };
-}
+/** The users subgraph: accounts, sign-in, rotating refresh tokens, roles. Listed in subgraphs/registry.ts. */
+export const subgraph = defineSubgraph({
+  name: 'users',
+  env: usersEnv,
+  schemaPath: fileURLToPath(new URL('./schema.graphql', import.meta.url)),
+  migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
+  build: async ({ config, logger, tokenVerifier, postgres }) => {
+    const tokenIssuer = await TokenIssuer.fromPem(config.JWT_PRIVATE_KEY, {
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    });
+    await assertKeyPairMatches(tokenIssuer, tokenVerifier);
+    const prisma = new PrismaClient({ adapter: postgres.adapter });
+    const repository = new UsersRepository(prisma);
+    const users = new UsersService({
+      repository,
+      passwords: await PasswordHasher.create(),
+      tokenIssuer,
+      refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+      logger,
+    });
+    return {
+      resolvers,
+      createContext: createContext(users, repository),
+      resources: [{ name: 'prisma', close: () => prisma.$disconnect() }],
+    };
+  },
+  seed: async ({ config, postgres }) => {
+    const prisma = new PrismaClient({ adapter: postgres.adapter });
+    try {
+      const { customer, admin } = await seedUsers(prisma, demoUsersFromConfig(config));
+      return `${customer.email} (CUSTOMER), ${admin.email} (ADMIN)`;
+    } finally {
+      await prisma.$disconnect();
+    }
+  },
+});
 
 /**
  * Fails when the private key we sign with is not the half of the public key every verifier holds: otherwise
@@ -64,10 +69,5 @@ export async function assertKeyPairMatches(
   });
 }
 
-// What the gateway's start-up and e2e tests need besides the parts: config, client, demo data.
-export { type UsersConfig, usersEnvSchema } from './config';
-export type { Context } from './context';
-export { createUsersPrisma, migrationsDir, PrismaClient } from './prisma';
+export { PrismaClient } from './generated/prisma/client';
 export { type DemoUser, type DemoUsers, demoUsersFromConfig, seedUsers } from './seed';
-export type { UserRecord } from './users.repository';
-export type { AuthSession } from './users.service';

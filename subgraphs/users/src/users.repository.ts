@@ -1,5 +1,6 @@
+import { refuseDuplicates } from '@shop/db';
 import { z } from 'zod';
-import { Prisma, type PrismaClient, type Role } from './generated/prisma/client';
+import type { Prisma, PrismaClient, Role } from './generated/prisma/client';
 
 /** A user as the rest of the subgraph sees it: never with the password hash. */
 export interface UserRecord {
@@ -55,9 +56,6 @@ const userColumns = {
   updatedAt: true,
 } satisfies Prisma.UserSelect;
 
-// Postgres rejects a malformed uuid with an error that would fail a whole batch; such ids simply match nothing.
-const isUuid = (id: string) => z.uuid().safeParse(id).success;
-
 // Rows of the raw locking query, checked rather than trusted.
 const lockedTokenRow = z.object({
   id: z.string(),
@@ -75,11 +73,9 @@ type Db = PrismaClient | Prisma.TransactionClient;
 export class UsersRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** One query for any number of ids (the DataLoader's batch). Unknown and malformed ids are absent. */
-  async findUsersByIds(ids: readonly string[]): Promise<UserRecord[]> {
-    const wellFormed = ids.filter(isUuid);
-    if (wellFormed.length === 0) return [];
-    return this.prisma.user.findMany({ where: { id: { in: wellFormed } }, select: userColumns });
+  /** One query for any number of well-formed ids (the by-id loader's batch); unknown ids are absent. */
+  findUsersByIds(ids: readonly string[]): Promise<UserRecord[]> {
+    return this.prisma.user.findMany({ where: { id: { in: [...ids] } }, select: userColumns });
   }
 
   /** The account and its password hash, for signing in; undefined when no account has this email. */
@@ -95,15 +91,28 @@ export class UsersRepository {
     return { user, passwordHash };
   }
 
-  /** Inserts a user; 'EMAIL_TAKEN' when the unique email index refuses it (also under a concurrent insert). */
-  async createUser(user: NewUser): Promise<UserRecord | 'EMAIL_TAKEN'> {
-    try {
-      return await this.prisma.user.create({ data: user, select: userColumns });
-    } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')
-        return 'EMAIL_TAKEN';
-      throw error;
-    }
+  /** The password hash of an account, for checking a password it is about to change. */
+  async findPasswordHash(userId: string): Promise<string | undefined> {
+    const row = await this.prisma.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
+    return row?.passwordHash;
+  }
+
+  /** Inserts a user. @throws UniqueViolation when the email is taken (also under a concurrent insert). */
+  createUser(user: NewUser): Promise<UserRecord> {
+    return refuseDuplicates(() => this.prisma.user.create({ data: user, select: userColumns }));
+  }
+
+  /**
+   * Sets a new password hash and revokes every refresh token of the account in one transaction, so no session
+   * started with the old password survives the change. Returns the user, or undefined if the account is gone.
+   */
+  replacePassword(userId: string, passwordHash: string, at: Date): Promise<UserRecord | undefined> {
+    return this.prisma.$transaction(async (tx) => {
+      const changed = await tx.user.updateMany({ where: { id: userId }, data: { passwordHash } });
+      if (changed.count === 0) return undefined;
+      await tx.refreshToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: at } });
+      return (await tx.user.findUnique({ where: { id: userId }, select: userColumns })) ?? undefined;
+    });
   }
 
   /** Creates the user or overwrites name, password and role of the one with that email (demo data). */
@@ -167,11 +176,6 @@ export class UsersRepository {
           (await tx.user.findUnique({ where: { id: token.userId }, select: userColumns })) ?? undefined,
       });
     });
-  }
-
-  /** The readiness check: the database answers. */
-  async ping(): Promise<void> {
-    await this.prisma.$queryRaw`SELECT 1`;
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { UniqueViolation } from '@shop/db';
 import {
   conflict,
   type Logger,
@@ -9,7 +10,7 @@ import {
   unauthenticated,
   type Viewer,
 } from '@shop/kit';
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import { z } from 'zod';
 import type { PasswordHasher } from './passwords';
 import { hashRefreshToken, newRefreshToken } from './refresh-tokens';
@@ -22,6 +23,21 @@ export const registerInputSchema = z.object({
 });
 
 export type RegisterInput = z.input<typeof registerInputSchema>;
+
+const newPasswordSchema = z.object({
+  newPassword: registerInputSchema.shape.password,
+});
+
+/** The outcome of a password change a client branches on (a GraphQL union, not an error). */
+export type ChangePasswordOutcome = PasswordChangedOutcome | WrongCurrentPasswordOutcome;
+export interface PasswordChangedOutcome {
+  kind: 'PasswordChanged';
+  /** A fresh session: every earlier refresh token of the account was revoked with the change. */
+  session: AuthSession;
+}
+export interface WrongCurrentPasswordOutcome {
+  kind: 'WrongCurrentPassword';
+}
 
 /** A signed-in session as issued to a client. */
 export interface AuthSession {
@@ -58,11 +74,38 @@ export class UsersService {
   async register(input: RegisterInput): Promise<AuthSession> {
     const { email, password, name } = parseInput(registerInputSchema, input);
     const passwordHash = await this.deps.passwords.hash(password);
-    const user = await this.deps.repository.createUser({ email, name, passwordHash, role: 'CUSTOMER' });
-    if (user === 'EMAIL_TAKEN') {
-      throw conflict('An account with this email already exists', { field: 'email' });
-    }
+    const user = await this.deps.repository
+      .createUser({ email, name, passwordHash, role: 'CUSTOMER' })
+      .catch((error: unknown) => {
+        if (error instanceof UniqueViolation) {
+          throw conflict('An account with this email already exists', { field: 'email' });
+        }
+        throw error;
+      });
     return this.startSession(user);
+  }
+
+  /**
+   * Changes the signed-in user's password after checking the current one. A wrong current password is an
+   * expected outcome the client shows next to the field (WrongCurrentPassword), not an error; an invalid new
+   * password is BAD_USER_INPUT. Every other session of the account ends: its refresh tokens are revoked.
+   */
+  async changePassword(
+    viewer: Viewer | undefined,
+    currentPassword: string,
+    newPassword: string,
+  ): Promise<ChangePasswordOutcome> {
+    const { userId } = requireViewer(viewer);
+    const valid = parseInput(newPasswordSchema, { newPassword });
+    const currentHash = await this.deps.repository.findPasswordHash(userId);
+    if (!(await this.deps.passwords.verify(currentHash, currentPassword))) {
+      return { kind: 'WrongCurrentPassword' };
+    }
+    const passwordHash = await this.deps.passwords.hash(valid.newPassword);
+    const user = await this.deps.repository.replacePassword(userId, passwordHash, new Date());
+    if (!user) throw unauthenticated('This account no longer exists');
+    this.deps.logger.info({ userId }, 'password changed; other sessions revoked');
+    return { kind: 'PasswordChanged', session: await this.startSession(user) };
   }
 
   async login(email: string, password: string): Promise<AuthSession> {
@@ -134,16 +177,6 @@ export class UsersService {
   ): Promise<UserRecord | null> {
     requireOwnerOrAdmin(viewer, id);
     return userById.load(id);
-  }
-
-  /** A fresh per-request loader: every id asked for in one tick is fetched with one query. */
-  createUserLoader(): DataLoader<string, UserRecord | null> {
-    return new DataLoader(async (ids) => {
-      const users = await this.deps.repository.findUsersByIds(ids);
-      const byId = new Map(users.map((user) => [user.id, user]));
-      // Postgres prints uuids lower-case; a reference may not.
-      return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
-    });
   }
 
   private async startSession(user: UserRecord): Promise<AuthSession> {

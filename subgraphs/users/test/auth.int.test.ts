@@ -199,3 +199,71 @@ describe('tokens the subgraph refuses (HTTP 401, before any resolver runs)', () 
     expect(codes(response)).toEqual(['UNAUTHENTICATED']);
   });
 });
+
+describe('changePassword (a union result the client branches on)', () => {
+  const CHANGE = `mutation Change($current: String!, $next: String!) {
+    changePassword(currentPassword: $current, newPassword: $next) {
+      __typename
+      ... on PasswordChanged { session { accessToken refreshToken user { id email } } }
+      ... on WrongCurrentPassword { message }
+    }
+  }`;
+  type Changed = {
+    changePassword:
+      | { __typename: 'PasswordChanged'; session: { accessToken: string; refreshToken: string } }
+      | { __typename: 'WrongCurrentPassword'; message: string };
+  };
+
+  it('answers WrongCurrentPassword (not an error) and changes nothing when the current password is wrong', async () => {
+    const session = await register(users);
+    const response = await users.graphql<Changed>(
+      CHANGE,
+      { current: 'not my password', next: 'a brand new one' },
+      session.accessToken,
+    );
+    expect(response.errors).toBeUndefined();
+    expect(response.data?.changePassword).toEqual({
+      __typename: 'WrongCurrentPassword',
+      message: 'The current password is not correct',
+    });
+    const login = await users.graphql(LOGIN, { email: session.user.email, password: session.password });
+    expect(login.errors).toBeUndefined();
+  });
+
+  it('changes the password, ends every other session and returns a fresh one', async () => {
+    const session = await register(users);
+    const response = await users.graphql<Changed>(
+      CHANGE,
+      { current: session.password, next: 'a brand new one' },
+      session.accessToken,
+    );
+    const changed = response.data?.changePassword;
+    if (changed?.__typename !== 'PasswordChanged') throw new Error(JSON.stringify(response));
+
+    const oldPassword = await users.graphql(LOGIN, { email: session.user.email, password: session.password });
+    expect(codes(oldPassword)).toEqual(['UNAUTHENTICATED']);
+    const newPassword = await users.graphql(LOGIN, {
+      email: session.user.email,
+      password: 'a brand new one',
+    });
+    expect(newPassword.errors).toBeUndefined();
+    // The refresh token of the session from before the change no longer works; the fresh one does.
+    const REFRESH = 'mutation R($t: String!) { refreshToken(refreshToken: $t) { accessToken } }';
+    expect(codes(await users.graphql(REFRESH, { t: session.refreshToken }))).toEqual(['UNAUTHENTICATED']);
+    expect((await users.graphql(REFRESH, { t: changed.session.refreshToken })).errors).toBeUndefined();
+  });
+
+  it('refuses a too-short new password with BAD_USER_INPUT and anonymous callers with UNAUTHENTICATED', async () => {
+    const session = await register(users);
+    const short = await users.graphql(
+      CHANGE,
+      { current: session.password, next: 'short' },
+      session.accessToken,
+    );
+    expect(codes(short)).toEqual(['BAD_USER_INPUT']);
+    const anonymous = await users.graphql(CHANGE, { current: session.password, next: 'long enough' });
+    expect(codes(anonymous)).toEqual(['UNAUTHENTICATED']);
+    const login = await users.graphql(LOGIN, { email: session.user.email, password: session.password });
+    expect(login.errors).toBeUndefined();
+  });
+});

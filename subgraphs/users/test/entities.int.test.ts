@@ -1,22 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, register, type Session, startUsers, type UsersUnderTest } from './harness';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { codes, register, type Session, useUsers } from './harness';
 
-let users: UsersUnderTest;
+const users = useUsers();
 let alice: Session;
 let bob: Session;
 let carol: Session;
 let adminToken: string;
 
 beforeAll(async () => {
-  users = await startUsers();
   [alice, bob, carol] = await Promise.all([register(users), register(users), register(users)]);
   const admin = await register(users);
   await users.prisma.user.update({ where: { id: admin.user.id }, data: { role: 'ADMIN' } });
   adminToken = await users.keys.tokenFor({ userId: admin.user.id, role: 'ADMIN', email: admin.user.email });
-});
-afterAll(async () => {
-  await users?.stop();
 });
 
 // What the gateway sends when another subgraph's result references users.

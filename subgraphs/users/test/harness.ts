@@ -1,92 +1,21 @@
 import { createPrismaAdapter } from '@shop/db';
-import {
-  createTestDatabase,
-  createTestKeys,
-  type GraphQLResponse,
-  postGraphQL,
-  startTestSubgraph,
-  type TestDatabase,
-  type TestKeys,
-  testLogger,
-} from '@shop/testing';
-import { afterAll, beforeAll } from 'vitest';
-import { PrismaClient } from '../src/generated/prisma/client';
-import { buildUsersSubgraph, migrationsDir, schemaUrl } from '../src/subgraph';
+import { codes, type TestSubgraph, useSubgraph } from '@shop/testing';
+import { PrismaClient, subgraph } from '../src/subgraph';
 
-/** A Prisma client on a fresh migrated database that records the SQL it sends (for query-count assertions). */
-export async function createRecordingPrisma(): Promise<{
-  db: TestDatabase;
-  prisma: PrismaClient<'query'>;
-  sql: string[];
-}> {
-  const db = await createTestDatabase(migrationsDir);
-  const prisma = new PrismaClient({
-    adapter: createPrismaAdapter(db.url),
-    log: [{ emit: 'event', level: 'query' }],
-  });
-  const sql: string[] = [];
-  prisma.$on('query', (event) => sql.push(event.query));
-  return { db, prisma, sql };
-}
+export { codes };
 
-export interface UsersUnderTest {
-  url: string;
-  databaseUrl: string;
-  prisma: PrismaClient<'query'>;
-  /** Every SQL statement the subgraph's Prisma client sent, in order; clear it before the part you measure. */
-  sql: string[];
-  keys: TestKeys;
-  /** One GraphQL request to the subgraph, with `token` as the bearer token. */
-  graphql: <D = Record<string, unknown>>(
-    query: string,
-    variables?: Record<string, unknown>,
-    token?: string,
-  ) => Promise<GraphQLResponse<D>>;
-  stop: () => Promise<void>;
-}
+export type UsersUnderTest = TestSubgraph & {
+  /** The test's own client of the subgraph's database, to arrange and inspect rows. */
+  prisma: PrismaClient;
+};
 
-/** The real users subgraph (its own database, key pair and HTTP server), as index.ts builds it. */
-export async function startUsers(): Promise<UsersUnderTest> {
-  const { db, prisma, sql } = await createRecordingPrisma();
-  const keys = await createTestKeys();
-  const parts = await buildUsersSubgraph({
-    prisma,
-    tokenIssuer: keys.issuer,
-    settings: { refreshTokenTtlDays: 30 },
-    logger: testLogger('users'),
-  });
-  const server = await startTestSubgraph({ name: 'users', schemaUrl, parts, verifier: keys.verifier });
-  return {
-    url: server.url,
-    databaseUrl: db.url,
-    prisma,
-    sql,
-    keys,
-    graphql: (query, variables = {}, token) => postGraphQL(server.url, query, variables, token),
-    stop: async () => {
-      await server.stop();
-      await prisma.$disconnect();
-      await db.drop();
-    },
-  };
-}
-
-/**
- * The users subgraph for a whole test file: started before its tests, stopped after. Its properties are
- * read inside tests (the subgraph starts in beforeAll).
- */
+/** The real users subgraph for a whole test file (its own database and key pair), as production runs it. */
 export function useUsers(): UsersUnderTest {
-  let started: UsersUnderTest | undefined;
-  beforeAll(async () => {
-    started = await startUsers();
-  });
-  afterAll(async () => {
-    await started?.stop();
-  });
-  return new Proxy({} as UsersUnderTest, {
-    get: (_, property) => {
-      if (!started) throw new Error('useUsers: the subgraph starts in beforeAll; use it inside tests');
-      return Reflect.get(started, property);
+  return useSubgraph(subgraph, {
+    extend: ({ database }) => {
+      if (!database) throw new Error('users uses postgres');
+      const prisma = new PrismaClient({ adapter: createPrismaAdapter(database.url) });
+      return { prisma, stop: () => prisma.$disconnect() };
     },
   });
 }
@@ -129,7 +58,3 @@ export async function register(
   if (!response.data?.register) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
   return { ...response.data.register, password };
 }
-
-/** The error codes of a response, in order. */
-export const codes = (response: GraphQLResponse<unknown>) =>
-  (response.errors ?? []).map((error) => error.extensions?.code);

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { createPrismaAdapter } from '@shop/db';
+import { subgraphMigrations } from '@shop/runtime';
 import { useMigratedDatabase } from '@shop/testing';
 import { describe, expect, it } from 'vitest';
-import { Prisma } from '../src/generated/prisma/client';
-import { createUsersPrisma, migrationsDir } from '../src/prisma';
+import { Prisma, PrismaClient } from '../src/generated/prisma/client';
+import { subgraph } from '../src/subgraph';
 
 // schema.prisma and the hand-written migration must agree: every model, every field, written and read back
 // through the generated client against the migrated database, plus the constraints the code relies on.
-const db = useMigratedDatabase(migrationsDir, createUsersPrisma);
+const db = useMigratedDatabase(
+  subgraphMigrations(subgraph),
+  (url) => new PrismaClient({ adapter: createPrismaAdapter(url) }),
+);
 
 const at = (iso: string) => new Date(iso);
 const prismaCode = (error: unknown) =>
@@ -93,6 +98,10 @@ describe('users schema ↔ migration', () => {
       SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`;
     expect(indexes.map((index) => index.indexname)).toEqual([
       '_prisma_migrations_pkey',
+      // The events tables every Postgres subgraph carries (packages/events/migrations).
+      'outbox_events_pkey',
+      'outbox_events_published_at_sequence_idx',
+      'processed_events_pkey',
       'refresh_tokens_family_id_idx',
       'refresh_tokens_pkey',
       'refresh_tokens_token_hash_key',

@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { parseConfig } from '@shop/kit';
+import { seedSubgraph } from '@shop/runtime';
 import { describe, expect, it } from 'vitest';
-import { seedEnvSchema } from '../src/config';
+import { usersEnv } from '../src/config';
 import { demoUsersFromConfig, seedUsers } from '../src/seed';
+import { subgraph } from '../src/subgraph';
 import { LOGIN, type Session, useUsers } from './harness';
 
 const users = useUsers();
@@ -12,9 +11,18 @@ const users = useUsers();
 const login = (email: string, password: string) =>
   users.graphql<{ login: Session }>(LOGIN, { email, password });
 
+const seedKeys = {
+  SEED_CUSTOMER_EMAIL: true,
+  SEED_CUSTOMER_PASSWORD: true,
+  SEED_CUSTOMER_NAME: true,
+  SEED_ADMIN_EMAIL: true,
+  SEED_ADMIN_PASSWORD: true,
+  SEED_ADMIN_NAME: true,
+} as const;
+
 describe('seed', () => {
   it('creates the demo customer and admin from the defaults, and a second run changes nothing', async () => {
-    const demo = demoUsersFromConfig(parseConfig(seedEnvSchema, { DATABASE_URL: 'postgresql://unused/db' }));
+    const demo = demoUsersFromConfig(parseConfig(usersEnv.schema.pick(seedKeys), {}));
     expect(demo).toEqual({
       customer: { email: 'test@example.com', password: 'password123', name: expect.any(String) },
       admin: { email: 'admin@example.com', password: 'admin123', name: expect.any(String) },
@@ -36,18 +44,11 @@ describe('seed', () => {
     expect(admin.data?.login.user).toMatchObject({ email: 'admin@example.com', role: 'ADMIN' });
   });
 
-  it('runs as a script against DATABASE_URL, with SEED_* overrides', async () => {
-    const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
-    const script = fileURLToPath(new URL('../src/seed.ts', import.meta.url));
-    const { stdout } = await promisify(execFile)(tsx, [script], {
-      env: {
-        ...process.env,
-        DATABASE_URL: users.databaseUrl,
-        SEED_ADMIN_EMAIL: 'Boss@Example.com',
-        SEED_ADMIN_PASSWORD: 'a different secret',
-      },
+  it('is the seed of the subgraph definition, and takes SEED_* overrides from its settings', async () => {
+    const said = await seedSubgraph(subgraph, {
+      env: { ...users.env, SEED_ADMIN_EMAIL: 'Boss@Example.com', SEED_ADMIN_PASSWORD: 'a different secret' },
     });
-    expect(stdout).toContain('boss@example.com (ADMIN)');
+    expect(said).toContain('boss@example.com (ADMIN)');
     const admin = await login('boss@example.com', 'a different secret');
     expect(admin.data?.login.user.role).toBe('ADMIN');
   });

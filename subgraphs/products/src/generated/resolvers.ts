@@ -16,7 +16,7 @@ export type Scalars = {
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
   /** An instant in time as an ISO-8601 string in UTC, e.g. "2026-02-01T12:00:00.000Z". */
-  DateTime: { input: string; output: string; }
+  DateTime: { input: string; output: Date | string; }
   /** An exact decimal number serialised as a string, e.g. "99.99". Never a float. */
   Decimal: { input: string; output: string; }
   _FieldSet: { input: unknown; output: unknown; }

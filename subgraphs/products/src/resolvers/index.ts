@@ -1,14 +1,8 @@
-import { DateTimeScalar, DecimalScalar } from '@shop/kit';
 import type { Resolvers } from '../generated/resolvers';
 import { Mutation } from './mutation';
-import { Product, ProductConnection } from './product';
+import { Product } from './product';
+import { ProductConnection } from './product-connection';
 import { Query } from './query';
 
-export const resolvers: Resolvers = {
-  Decimal: DecimalScalar,
-  DateTime: DateTimeScalar,
-  Query,
-  Mutation,
-  Product,
-  ProductConnection,
-};
+/** One file per type; the shared scalars (DateTime, Decimal) are added by the launcher. */
+export const resolvers: Resolvers = { Query, Mutation, Product, ProductConnection };

@@ -1,36 +1,8 @@
-import { DateTimeScalar } from '@shop/kit';
 import type { Resolvers } from '../generated/resolvers';
-import type { AuthSession } from '../users.service';
+import { ChangePasswordResult, WrongCurrentPassword } from './change-password-result';
+import { Mutation } from './mutation';
+import { Query } from './query';
+import { User } from './user';
 
-function toAuthPayload(session: AuthSession) {
-  return {
-    accessToken: session.accessToken,
-    accessTokenExpiresAt: session.accessTokenExpiresAt.toISOString(),
-    refreshToken: session.refreshToken,
-    refreshTokenExpiresAt: session.refreshTokenExpiresAt.toISOString(),
-    user: session.user,
-  };
-}
-
-/** Thin: each resolver hands its arguments to the service (which validates and authorises) and maps back. */
-export const resolvers = {
-  DateTime: DateTimeScalar,
-  Query: {
-    me: (_parent, _args, { users, viewer, loaders }) => users.me(viewer, loaders.userById),
-  },
-  Mutation: {
-    register: async (_parent, { input }, { users }) => toAuthPayload(await users.register(input)),
-    login: async (_parent, { email, password }, { users }) =>
-      toAuthPayload(await users.login(email, password)),
-    refreshToken: async (_parent, { refreshToken }, { users }) =>
-      toAuthPayload(await users.refresh(refreshToken)),
-    logout: async (_parent, { refreshToken }, { users }) => {
-      await users.logout(refreshToken);
-      return true;
-    },
-  },
-  User: {
-    __resolveReference: ({ id }, { users, viewer, loaders }) =>
-      users.userVisibleTo(viewer, id, loaders.userById),
-  },
-} satisfies Resolvers;
+/** One file per type; the shared scalars (DateTime, Decimal) are added by the launcher. */
+export const resolvers: Resolvers = { Query, Mutation, User, ChangePasswordResult, WrongCurrentPassword };

@@ -1,0 +1,221 @@
+import { createPrismaAdapter } from '@shop/db';
+import { type EventParts, eventParts, KafkaConnection } from '@shop/events';
+import {
+  ConfigError,
+  commonResolvers,
+  createLogger,
+  type Logger,
+  loadSchema,
+  parseConfig,
+  type ReadinessCheck,
+  type RunningSubgraph,
+  Shutdown,
+  startSubgraphServer,
+  TokenVerifier,
+} from '@shop/kit';
+import pg from 'pg';
+import type {
+  AnySubgraph,
+  BackgroundService,
+  KafkaDeps,
+  PostgresDeps,
+  PrismaAdapterFactory,
+  RedisDeps,
+} from './definition';
+import { createRedisClient, redisReadiness } from './redis';
+import { mountRoutes } from './routes';
+
+export interface LaunchOptions {
+  /** Where settings come from (default: process.env); parsed with the subgraph's env schema. */
+  env?: Record<string, string | undefined>;
+  /** Overrides PORT and HOST (tests: port 0 on 127.0.0.1). */
+  port?: number;
+  host?: string;
+  logger?: Logger;
+  /** Wraps the Prisma driver adapter (tests record the SQL a subgraph sends). */
+  wrapAdapter?: (factory: PrismaAdapterFactory) => PrismaAdapterFactory;
+}
+
+export interface LaunchedSubgraph extends RunningSubgraph {
+  name: string;
+  config: Record<string, unknown>;
+}
+
+type OpenedDeps = {
+  deps: Record<string, unknown> & { name: string; config: Record<string, unknown>; logger: Logger };
+  readiness: Record<string, ReadinessCheck>;
+  /** Set once the parts are built: the relay that `kafka.outbox.onCommitted` wakes. */
+  events: { parts?: EventParts };
+};
+
+/**
+ * Opens a client for each model the subgraph uses and registers how to close it: a Prisma adapter and a small
+ * pg pool (postgres), a Redis client with the key prefix (redis), a Kafka connection (kafka; closed by the
+ * event parts, after the relay and consumers that use it).
+ */
+async function openDeps(
+  definition: AnySubgraph,
+  config: Record<string, unknown>,
+  logger: Logger,
+  shutdown: Shutdown,
+  options: LaunchOptions,
+): Promise<OpenedDeps> {
+  const uses = new Set(definition.env.uses);
+  const deps: OpenedDeps['deps'] = { name: definition.name, config, logger };
+  const readiness: Record<string, ReadinessCheck> = {};
+  const events: OpenedDeps['events'] = {};
+
+  if (uses.has('postgres')) {
+    const url = String(config.DATABASE_URL);
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    pool.on('error', (error) => logger.warn({ err: error }, 'postgres pool error'));
+    shutdown.register('postgres pool', () => pool.end());
+    const adapter = createPrismaAdapter(url);
+    deps.postgres = {
+      url,
+      pool,
+      adapter: options.wrapAdapter ? options.wrapAdapter(adapter) : adapter,
+    } satisfies PostgresDeps;
+    readiness.postgres = () => pool.query('SELECT 1');
+  }
+  if (uses.has('redis')) {
+    const client = createRedisClient(String(config.REDIS_URL), String(config.REDIS_KEY_PREFIX), logger);
+    await client.connect();
+    shutdown.register('redis', () => client.quit());
+    deps.redis = { client } satisfies RedisDeps;
+    readiness.redis = () => redisReadiness(client);
+  }
+  if (uses.has('kafka')) {
+    const connection = new KafkaConnection({
+      brokers: config.KAFKA_BROKERS as string[],
+      clientId: definition.name,
+      topicPrefix: String(config.KAFKA_TOPIC_PREFIX),
+      logger,
+    });
+    deps.kafka = {
+      connection,
+      outbox: { source: definition.name, onCommitted: () => events.parts?.relay?.wake() },
+    } satisfies KafkaDeps;
+  }
+  return { deps, readiness, events };
+}
+
+/** Parses the subgraph's env; every problem at once (ConfigError). */
+export function subgraphConfig(
+  definition: AnySubgraph,
+  env: Record<string, string | undefined> = process.env,
+): Record<string, unknown> {
+  return parseConfig(definition.env.schema, env) as Record<string, unknown>;
+}
+
+/**
+ * Builds and serves one subgraph: the one launcher of production (`runSubgraph`) and tests
+ * (`startTestSubgraph`), background work included. Its clients and background work stop in reverse order
+ * on `stop()`: no new requests, then consumers, feeds and jobs, then the subgraph's resources, then clients.
+ */
+export async function launchSubgraph(
+  definition: AnySubgraph,
+  options: LaunchOptions = {},
+): Promise<LaunchedSubgraph> {
+  const config = subgraphConfig(definition, options.env);
+  const logger = options.logger ?? createLogger(definition.name, String(config.LOG_LEVEL));
+  const shutdown = new Shutdown(logger, Number(config.SHUTDOWN_TIMEOUT_MS));
+  try {
+    const tokenVerifier = await TokenVerifier.fromPem(String(config.JWT_PUBLIC_KEY), {
+      issuer: String(config.JWT_ISSUER),
+      audience: String(config.JWT_AUDIENCE),
+    });
+    const { deps, readiness, events } = await openDeps(definition, config, logger, shutdown, options);
+    const parts = await definition.build({ ...deps, tokenVerifier } as never);
+    for (const resource of parts.resources ?? []) shutdown.register(resource.name, resource.close);
+
+    const kafka = deps.kafka as KafkaDeps | undefined;
+    if (!kafka && (parts.consumers?.length || parts.feeds?.length)) {
+      throw new Error(`${definition.name} has consumers or feeds but does not use kafka`);
+    }
+    if (kafka) {
+      events.parts = eventParts({
+        connection: kafka.connection,
+        logger,
+        ...(deps.postgres ? { outbox: { databaseUrl: (deps.postgres as PostgresDeps).url } } : {}),
+        consumers: parts.consumers ?? [],
+        feeds: parts.feeds ?? [],
+      });
+      Object.assign(readiness, events.parts.readiness);
+    }
+    const background = [
+      ...(events.parts?.background ?? []),
+      ...(parts.background ?? []).map((service: BackgroundService) => {
+        if (service.readiness) readiness[service.name] = service.readiness;
+        return {
+          name: service.name,
+          start: async () => {
+            await service.start();
+            return () => service.stop();
+          },
+        };
+      }),
+    ];
+
+    const server = await startSubgraphServer({
+      name: definition.name,
+      port: options.port ?? Number(config.PORT),
+      host: options.host ?? String(config.HOST),
+      typeDefs: loadSchema(definition.schemaPath),
+      resolvers: { ...commonResolvers, ...parts.resolvers },
+      tokenVerifier,
+      logger,
+      corsOrigins: config.CORS_ORIGINS as string[],
+      readiness: { ...readiness, ...parts.readiness },
+      ...(parts.createContext ? { createContext: parts.createContext } : {}),
+      ...(parts.routes?.length ? { routes: (app) => mountRoutes(app, parts.routes ?? [], logger) } : {}),
+    });
+    for (const part of background) shutdown.register(part.name, await part.start());
+    // Registered last, so it runs first: no new requests while the rest shuts down.
+    shutdown.register('graphql server', server.stop);
+    return { ...server, name: definition.name, config, stop: () => shutdown.run('stop') };
+  } catch (error) {
+    await shutdown.run('start failed');
+    throw error;
+  }
+}
+
+/**
+ * The whole life of a subgraph process (`src/index.ts`): settings from env (every problem printed, then exit 1),
+ * launch, and on SIGTERM/SIGINT a graceful stop.
+ */
+export async function runSubgraph(definition: AnySubgraph): Promise<LaunchedSubgraph> {
+  let running: LaunchedSubgraph;
+  try {
+    running = await launchSubgraph(definition);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${definition.name}: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      void running.stop().finally(() => process.exit(0));
+    });
+  }
+  return running;
+}
+
+/** Runs the subgraph's idempotent seed against the stores its env names; returns what it said. */
+export async function seedSubgraph(
+  definition: AnySubgraph,
+  options: { env?: Record<string, string | undefined>; logger?: Logger } = {},
+): Promise<string | undefined> {
+  if (!definition.seed) return undefined;
+  const config = subgraphConfig(definition, options.env);
+  const logger = options.logger ?? createLogger(`${definition.name}:seed`, String(config.LOG_LEVEL));
+  const shutdown = new Shutdown(logger, Number(config.SHUTDOWN_TIMEOUT_MS));
+  try {
+    const { deps } = await openDeps(definition, config, logger, shutdown, {});
+    return await definition.seed(deps as never);
+  } finally {
+    await shutdown.run('seeded');
+  }
+}
