@@ -30,6 +30,8 @@ export const gatewayEnvSchema = z.object({
     }),
   /** Deepest selection a client may send; deeper operations are refused before planning. */
   MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(12),
+  /** Deepest `__schema`/`__type` selection: Sandbox's introspection query is 15 deep, abusive ones far more. */
+  MAX_INTROSPECTION_DEPTH: z.coerce.number().int().positive().default(20),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;

@@ -14,6 +14,7 @@ const gateway = await startGateway({
   host: config.HOST,
   subgraphUrls: config.SUBGRAPH_URLS,
   maxQueryDepth: config.MAX_QUERY_DEPTH,
+  maxIntrospectionDepth: config.MAX_INTROSPECTION_DEPTH,
   corsOrigins: config.CORS_ORIGINS,
   tokenVerifier: await TokenVerifier.fromPem(config.JWT_PUBLIC_KEY, {
     issuer: config.JWT_ISSUER,

@@ -6,6 +6,14 @@ export {
   useMigratedDatabase,
   withPostgresAdmin,
 } from './database';
+export {
+  type CreatedProduct,
+  createProduct,
+  type RegisteredUser,
+  registerUser,
+  uniqueEmail,
+  uniqueSku,
+} from './factories';
 export { createTestKafka, type TestKafka, type TopicReader } from './kafka';
 export { testLogger } from './logger';
 export { freePort } from './ports';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { uniqueSku } from '@shop/testing';
 import { describe, expect, it } from 'vitest';
 import { errorCodes, PRODUCT_FIELDS, type ProductJson, useProducts } from './support';
 
@@ -9,9 +10,7 @@ const UPDATE = `mutation Update($id: ID!, $input: UpdateProductInput!) {
 const PRODUCT = `query Product($id: ID!) { product(id: $id) { ${PRODUCT_FIELDS} } }`;
 
 const products = useProducts();
-let skuNumber = 0;
-/** A SKU no other test of this file uses. */
-const freshSku = () => `SKU-${++skuNumber}-${randomUUID().slice(0, 8)}`.toUpperCase();
+const freshSku = () => uniqueSku();
 
 async function createProduct(input: Record<string, unknown>): Promise<ProductJson> {
   const response = await products.post<{ createProduct: ProductJson }>(CREATE, { input }, 'admin');

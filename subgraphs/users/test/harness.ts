@@ -1,5 +1,12 @@
 import { createPrismaAdapter } from '@shop/db';
-import { codes, type TestSubgraph, useSubgraph } from '@shop/testing';
+import {
+  codes,
+  type RegisteredUser,
+  registerUser,
+  type TestSubgraph,
+  uniqueEmail,
+  useSubgraph,
+} from '@shop/testing';
 import { PrismaClient, subgraph } from '../src/subgraph';
 
 export { codes };
@@ -31,30 +38,15 @@ export const REFRESH = `mutation Refresh($refreshToken: String!) {
 export const LOGOUT = `mutation Logout($refreshToken: String!) { logout(refreshToken: $refreshToken) }`;
 export const ME = 'query Me { me { id email name role } }';
 
-export interface Session {
-  accessToken: string;
-  accessTokenExpiresAt: string;
-  refreshToken: string;
-  refreshTokenExpiresAt: string;
-  user: { id: string; email: string; name: string; role: 'CUSTOMER' | 'ADMIN' };
-}
+/** A signed-in session as the API returns it (the testkit's factory shape). */
+export type Session = Omit<RegisteredUser, 'password'>;
 
-let counter = 0;
-/** An email no other test of this process uses. */
-export function uniqueEmail(label = 'user'): string {
-  counter += 1;
-  return `${label}-${process.pid}-${Date.now()}-${counter}@example.com`;
-}
+export { uniqueEmail };
 
 /** Registers a customer through the API and returns the session (fails the test on any error). */
-export async function register(
+export function register(
   users: UsersUnderTest,
   input: { email?: string; password?: string; name?: string } = {},
-): Promise<Session & { password: string }> {
-  const password = input.password ?? 'correct horse battery';
-  const response = await users.graphql<{ register: Session }>(REGISTER, {
-    input: { email: input.email ?? uniqueEmail(), password, name: input.name ?? 'Test User' },
-  });
-  if (!response.data?.register) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
-  return { ...response.data.register, password };
+): Promise<RegisteredUser> {
+  return registerUser(users.url, input);
 }
