@@ -7,81 +7,104 @@ import { z } from 'zod';
 // order.cancelled) can reach a consumer in either order, so handlers must not assume it: e.g. a cancel
 // that arrives first is recorded, and the late placement then finds it and does nothing.
 
+/** One event type: its payload schema and its Kafka key (the aggregate id, so one aggregate stays in order). */
+export interface EventDefinition<S extends z.ZodType = z.ZodType> {
+  schema: S;
+  // Method syntax (bivariant) so every entry fits `Record<string, EventDefinition>` below.
+  key(data: z.output<S>): string;
+}
+
+/** Ties `key`'s parameter to the schema's output type, so the key function is checked against the payload. */
+export function defineEvent<S extends z.ZodType>(definition: EventDefinition<S>): EventDefinition<S> {
+  return definition;
+}
+
 const uuid = z.uuid();
 const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, 'a decimal string such as "99.99"');
 const money = z.object({ amount: decimal, currency: z.string().length(3) });
 const orderLine = z.object({ productId: uuid, quantity: z.number().int().positive(), unitPrice: money });
 
+// Payment and reservation events follow their order (key orderId); a low-stock alert follows its item.
+const byOrder = (data: { orderId: string }) => data.orderId;
+
 export const eventCatalogue = {
-  'order.placed': z.object({
-    orderId: uuid,
-    userId: uuid,
-    items: z.array(orderLine).min(1),
-    total: money,
+  'order.placed': defineEvent({
+    schema: z.object({ orderId: uuid, userId: uuid, items: z.array(orderLine).min(1), total: money }),
+    key: byOrder,
   }),
-  'order.cancelled': z.object({ orderId: uuid, userId: uuid, reason: z.string().optional() }),
-  'order.shipped': z.object({ orderId: uuid, userId: uuid }),
-  'order.status-changed': z.object({ orderId: uuid, userId: uuid, from: z.string(), to: z.string() }),
-  'payment.authorized': z.object({ paymentId: uuid, orderId: uuid, userId: uuid, amount: money }),
-  'payment.failed': z.object({ paymentId: uuid, orderId: uuid, userId: uuid, reason: z.string() }),
-  'payment.captured': z.object({ paymentId: uuid, orderId: uuid, userId: uuid, amount: money }),
-  'payment.refunded': z.object({
-    paymentId: uuid,
-    orderId: uuid,
-    userId: uuid,
-    amount: money,
-    restock: z.boolean(),
+  'order.cancelled': defineEvent({
+    schema: z.object({ orderId: uuid, userId: uuid, reason: z.string().optional() }),
+    key: byOrder,
   }),
-  'payment.status-changed': z.object({
-    paymentId: uuid,
-    orderId: uuid,
-    userId: uuid,
-    from: z.string(),
-    to: z.string(),
+  'order.shipped': defineEvent({ schema: z.object({ orderId: uuid, userId: uuid }), key: byOrder }),
+  'order.status-changed': defineEvent({
+    schema: z.object({ orderId: uuid, userId: uuid, from: z.string(), to: z.string() }),
+    key: byOrder,
   }),
-  'inventory.reserved': z.object({
-    orderId: uuid,
-    reservations: z.array(
-      z.object({ inventoryId: uuid, productId: uuid, quantity: z.number().int().positive() }),
-    ),
-    expiresAt: z.iso.datetime(),
+  'payment.authorized': defineEvent({
+    schema: z.object({ paymentId: uuid, orderId: uuid, userId: uuid, amount: money }),
+    key: byOrder,
   }),
-  'inventory.reservation-failed': z.object({
-    orderId: uuid,
-    reason: z.string(),
-    productIds: z.array(uuid),
+  'payment.failed': defineEvent({
+    schema: z.object({ paymentId: uuid, orderId: uuid, userId: uuid, reason: z.string() }),
+    key: byOrder,
   }),
-  'inventory.released': z.object({
-    orderId: uuid,
-    reason: z.enum(['PAYMENT_FAILED', 'ORDER_CANCELLED', 'EXPIRED']),
+  'payment.captured': defineEvent({
+    schema: z.object({ paymentId: uuid, orderId: uuid, userId: uuid, amount: money }),
+    key: byOrder,
   }),
-  'inventory.low-stock': z.object({
-    inventoryId: uuid,
-    productId: uuid,
-    sku: z.string(),
-    availableQuantity: z.number().int(),
-    reorderLevel: z.number().int(),
-    reorderQuantity: z.number().int(),
+  'payment.refunded': defineEvent({
+    schema: z.object({ paymentId: uuid, orderId: uuid, userId: uuid, amount: money, restock: z.boolean() }),
+    key: byOrder,
   }),
-} as const;
+  'payment.status-changed': defineEvent({
+    schema: z.object({ paymentId: uuid, orderId: uuid, userId: uuid, from: z.string(), to: z.string() }),
+    key: byOrder,
+  }),
+  'inventory.reserved': defineEvent({
+    schema: z.object({
+      orderId: uuid,
+      reservations: z.array(
+        z.object({ inventoryId: uuid, productId: uuid, quantity: z.number().int().positive() }),
+      ),
+      expiresAt: z.iso.datetime(),
+    }),
+    key: byOrder,
+  }),
+  'inventory.reservation-failed': defineEvent({
+    schema: z.object({ orderId: uuid, reason: z.string(), productIds: z.array(uuid) }),
+    key: byOrder,
+  }),
+  'inventory.released': defineEvent({
+    schema: z.object({ orderId: uuid, reason: z.enum(['PAYMENT_FAILED', 'ORDER_CANCELLED', 'EXPIRED']) }),
+    key: byOrder,
+  }),
+  'inventory.low-stock': defineEvent({
+    schema: z.object({
+      inventoryId: uuid,
+      productId: uuid,
+      sku: z.string(),
+      availableQuantity: z.number().int(),
+      reorderLevel: z.number().int(),
+      reorderQuantity: z.number().int(),
+    }),
+    key: (data) => data.inventoryId,
+  }),
+} satisfies Record<string, EventDefinition>;
 
 export type EventType = keyof typeof eventCatalogue;
-export type EventData<T extends EventType> = z.infer<(typeof eventCatalogue)[T]>;
-
-/**
- * The Kafka key of each event: its aggregate's id, so one aggregate's events share a partition and stay in
- * order. Payment and reservation events follow their order; a low-stock alert follows its inventory item.
- */
-export function aggregateKey<T extends EventType>(type: T, data: EventData<T>): string {
-  if (type === 'inventory.low-stock') return (data as EventData<'inventory.low-stock'>).inventoryId;
-  return (data as { orderId: string }).orderId;
-}
+export type EventData<T extends EventType> = z.output<(typeof eventCatalogue)[T]['schema']>;
 
 /** Every topic the system uses, created up front (brokers run with auto.create.topics.enable=false). */
 export const domainTopics = Object.keys(eventCatalogue) as EventType[];
 
 export function isEventType(type: string): type is EventType {
   return Object.hasOwn(eventCatalogue, type);
+}
+
+/** The Kafka key of an event: what its catalogue entry says (the aggregate's id). */
+export function eventKeyOf<T extends EventType>(type: T, data: EventData<T>): string {
+  return (eventCatalogue[type] as EventDefinition).key(data);
 }
 
 /** Dead-letter topic of one consumer group: poison messages wait there for an admin. */

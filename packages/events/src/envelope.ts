@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { aggregateKey, type EventData, type EventType, eventCatalogue, isEventType } from './catalogue';
+import { type EventData, type EventType, eventCatalogue, eventKeyOf, isEventType } from './catalogue';
 
 /** What every message on every topic carries (ARCHITECTURE.md, Events). `id` is the dedup key. */
 export interface EventEnvelope<T extends EventType = EventType> {
@@ -34,12 +34,13 @@ export function createEvent<T extends EventType>(
     occurredAt: new Date().toISOString(),
     source: options.source,
     correlationId: options.correlationId ?? randomUUID(),
-    data: eventCatalogue[type].parse(data) as EventData<T>,
+    data: eventCatalogue[type].schema.parse(data) as EventData<T>,
   };
 }
 
+/** The Kafka key of an event, from its catalogue entry. */
 export function eventKey(event: AnyEventEnvelope): string {
-  return aggregateKey(event.type, event.data);
+  return eventKeyOf(event.type, event.data);
 }
 
 /** A message no retry can fix: it goes straight to the dead-letter topic. */
@@ -74,7 +75,7 @@ export function parseEnvelope(value: Buffer | string | null): AnyEventEnvelope {
     throw new PoisonMessageError(`not an event envelope: ${z.prettifyError(envelope.error)}`);
   const { type } = envelope.data;
   if (!isEventType(type)) throw new PoisonMessageError(`unknown event type "${type}"`);
-  const data = eventCatalogue[type].safeParse(envelope.data.data);
+  const data = eventCatalogue[type].schema.safeParse(envelope.data.data);
   if (!data.success) throw new PoisonMessageError(`invalid ${type} payload: ${z.prettifyError(data.error)}`);
   return { ...envelope.data, type, data: data.data } as AnyEventEnvelope;
 }

@@ -1,10 +1,12 @@
 export {
-  aggregateKey,
   deadLetterTopic,
+  defineEvent,
   domainTopics,
   type EventData,
+  type EventDefinition,
   type EventType,
   eventCatalogue,
+  eventKeyOf,
   isEventType,
 } from './catalogue';
 export {
