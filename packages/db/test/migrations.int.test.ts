@@ -2,11 +2,18 @@ import { createHash, randomUUID } from 'node:crypto';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLedgerClient, ledgerMigrationsDir, Prisma } from '../../testing/fixture/index';
+import { eventsMigrationsDir } from '../../events/src/migrations';
+import {
+  createLedgerClient,
+  ledgerMigrations,
+  ledgerMigrationsDir,
+  Prisma,
+} from '../../testing/fixture/index';
 import { applyMigrations, ensureDatabase } from '../src/index';
 import { copyMigrations, dropDatabase, query, removeDir, scratchDatabaseUrl } from './scratch';
 
 const init = '20260101000000_init';
+const eventsOutbox = '20260101000000_shop_events_outbox';
 const initSqlPath = (migrationsDir: string) => path.join(migrationsDir, init, 'migration.sql');
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -56,12 +63,7 @@ describe('applyMigrations', () => {
       url,
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
-    expect(tables.map((t) => t.table_name)).toEqual([
-      '_prisma_migrations',
-      'ledger_entries',
-      'outbox_events',
-      'processed_events',
-    ]);
+    expect(tables.map((t) => t.table_name)).toEqual(['_prisma_migrations', 'ledger_entries']);
 
     // The columns of the schema engine's own CREATE TABLE, in its order.
     const columns = await query(
@@ -145,6 +147,34 @@ describe('applyMigrations', () => {
       applied_steps_count: 1,
     });
     expect(row?.finished_at?.getTime()).toBeGreaterThanOrEqual(row?.started_at.getTime() ?? Number.NaN);
+  });
+
+  it('applies several folders as one history, in migration-name order', async () => {
+    const url = await freshDatabase();
+    const later = '20260102000000_later';
+    const own = await migrationsCopy({ [later]: 'ALTER TABLE "outbox_events" ADD COLUMN "memo" TEXT;\n' });
+
+    // The later migration needs the events folder's table: only the merged order makes it work.
+    const result = await applyMigrations({ databaseUrl: url, migrationsDir: [own, eventsMigrationsDir] });
+
+    expect(result).toEqual({ applied: [init, eventsOutbox, later], alreadyApplied: [] });
+    expect((await migrationRows(url)).map((r) => r.migration_name)).toEqual([init, eventsOutbox, later]);
+    expect(await tableExists(url, 'outbox_events')).toBe(true);
+    expect(await applyMigrations({ databaseUrl: url, migrationsDir: [eventsMigrationsDir, own] })).toEqual({
+      applied: [],
+      alreadyApplied: [init, eventsOutbox, later],
+    });
+  });
+
+  it('refuses two folders holding a migration of the same name, applying nothing', async () => {
+    const url = await freshDatabase();
+    const first = await migrationsCopy();
+    const second = await migrationsCopy();
+
+    await expect(applyMigrations({ databaseUrl: url, migrationsDir: [first, second] })).rejects.toThrow(
+      `migration ${init} is in both ${first} and ${second}`,
+    );
+    expect(await tableExists(url, '_prisma_migrations')).toBe(false);
   });
 
   it('does nothing on a second run', async () => {
@@ -276,10 +306,10 @@ describe('applyMigrations', () => {
   });
 });
 
-describe('the ledger schema.prisma and its migration SQL', () => {
+describe('the ledger schema.prisma and its migration SQL (with the events tables)', () => {
   async function migratedLedger() {
     const url = await freshDatabase();
-    await applyMigrations({ databaseUrl: url, migrationsDir: ledgerMigrationsDir });
+    await applyMigrations({ databaseUrl: url, migrationsDir: ledgerMigrations });
     const client = createLedgerClient(url);
     cleanups.push(() => client.$disconnect());
     return client;

@@ -1,5 +1,5 @@
 import type { EventEnvelope } from './envelope';
-import type { RawSqlExecutor } from './sql';
+import type { RawSqlExecutor, TransactionRunner } from './sql';
 
 /**
  * Records that `consumerGroup` processed `eventId`, inside the caller's transaction. Returns false when it
@@ -14,10 +14,6 @@ export async function claimEvent(
     INSERT INTO processed_events (consumer_group, event_id) VALUES (${consumerGroup}, ${eventId}::uuid)
     ON CONFLICT DO NOTHING`;
   return inserted === 1;
-}
-
-interface TransactionRunner<Tx> {
-  $transaction<R>(fn: (tx: Tx) => Promise<R>): Promise<R>;
 }
 
 /**

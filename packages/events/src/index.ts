@@ -29,6 +29,21 @@ export {
 } from './envelope';
 export { claimEvent, handleOnce } from './idempotency';
 export { KafkaConnection, type KafkaSettings } from './kafka';
-export { enqueueEvents, OutboxRelay, type OutboxRelayOptions } from './outbox';
-export type { RawSqlExecutor } from './sql';
+export { eventsMigrationsDir } from './migrations';
+export {
+  type AnyEventDraft,
+  type Enqueue,
+  type EventDraft,
+  enqueueEvents,
+  type OutboxTransactionOptions,
+  outboxTransaction,
+} from './outbox';
+export { advisoryLockKey, type PgAdvisoryLock, pgAdvisoryLock } from './pg-lock';
+export {
+  type OutboxDatabase,
+  OutboxRelay,
+  type OutboxRelayOptions,
+  type OutboxRelaySettings,
+} from './relay';
+export type { RawSqlExecutor, TransactionRunner } from './sql';
 export { ensureTopics } from './topics';

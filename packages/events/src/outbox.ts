@@ -1,8 +1,6 @@
-import type { Logger } from '@shop/kit';
-import pg from 'pg';
-import { type AnyEventEnvelope, eventKey } from './envelope';
-import type { KafkaConnection } from './kafka';
-import type { RawSqlExecutor } from './sql';
+import type { EventData, EventType } from './catalogue';
+import { type AnyEventEnvelope, createEvent, eventKey } from './envelope';
+import type { RawSqlExecutor, TransactionRunner } from './sql';
 
 /**
  * Writes events to the outbox inside the caller's transaction, next to the state change they describe:
@@ -20,187 +18,70 @@ export async function enqueueEvents(tx: RawSqlExecutor, events: readonly AnyEven
   }
 }
 
-export interface OutboxRelayOptions {
-  databaseUrl: string;
-  connection: KafkaConnection;
-  logger: Logger;
-  batchSize?: number;
-  pollIntervalMs?: number;
-  /** Longest pause between attempts while Kafka is unreachable. */
-  maxBackoffMs?: number;
+/** What a service says happened; `outboxTransaction` turns it into a validated envelope. */
+export interface EventDraft<T extends EventType = EventType> {
+  type: T;
+  data: EventData<T>;
+  /** Defaults to the transaction's `correlationId`, else a new one. */
+  correlationId?: string | undefined;
 }
 
-// One publisher per database at a time (pg advisory lock): events leave in outbox order, so one aggregate's
-// events reach Kafka in the order they were written, and two relays never publish the same row.
-const RELAY_LOCK_KEY = 0x5eb0_0b0c;
+/** A draft of any catalogue type, `data` checked against its `type`. */
+export type AnyEventDraft = { [T in EventType]: EventDraft<T> }[EventType];
 
-interface OutboxRow {
-  id: string;
-  topic: string;
-  key: string;
-  envelope: unknown;
+/** Validates drafts, writes them to the outbox in the transaction, and returns their envelopes. */
+export type Enqueue = (...drafts: AnyEventDraft[]) => Promise<AnyEventEnvelope[]>;
+
+export interface OutboxTransactionOptions {
+  /** The producing service, recorded in every envelope. */
+  source: string;
+  /** Ties the events to the request that caused them. */
+  correlationId?: string | undefined;
+  /**
+   * Called after COMMIT when the transaction enqueued events: pass `() => relay.wake()` so they leave at
+   * once instead of at the relay's next poll. Must not throw (the events are committed either way).
+   */
+  onCommitted?: ((events: readonly AnyEventEnvelope[]) => void) | undefined;
 }
 
 /**
- * Publishes outbox rows to Kafka in order and marks them sent in the same database transaction that locked
- * them. A crash after the send and before the commit republishes those rows (at-least-once); consumers
- * deduplicate by event id. Several relays may run (one per subgraph instance): only the lock holder works.
+ * One database transaction for a state change and the events describing it: `work` writes through `tx`
+ * and calls `enqueue(...drafts)`; everything commits together or not at all. An invalid draft throws
+ * (zod) inside the transaction, so nothing is written. A repository wraps it so services never see Prisma:
+ *
+ *   transaction<R>(work: (repo: OrdersRepository, enqueue: Enqueue) => Promise<R>) {
+ *     return outboxTransaction(this.prisma, this.outbox, (tx, enqueue) => work(new OrdersRepository(tx, …), enqueue));
+ *   }
  */
-export class OutboxRelay {
-  private readonly pool: pg.Pool;
-  private readonly batchSize: number;
-  private readonly pollIntervalMs: number;
-  private readonly maxBackoffMs: number;
-  private readonly logger: Logger;
-  private running = false;
-  private stopped = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-
-  constructor(private readonly options: OutboxRelayOptions) {
-    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
-    this.pool.on('error', (error) =>
-      this.logger.warn({ err: error }, 'outbox relay database connection error'),
-    );
-    this.batchSize = options.batchSize ?? 100;
-    this.pollIntervalMs = options.pollIntervalMs ?? 250;
-    this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
-    this.logger = options.logger.child({ component: 'outbox-relay' });
-  }
-
-  /** Publishes one batch; returns how many rows it published (0 when idle or another relay holds the lock). */
-  async publishBatch(): Promise<number> {
-    const client = await this.pool.connect();
+export async function outboxTransaction<Tx extends RawSqlExecutor, R>(
+  db: TransactionRunner<Tx>,
+  options: OutboxTransactionOptions,
+  work: (tx: Tx, enqueue: Enqueue) => Promise<R>,
+): Promise<R> {
+  const enqueued: AnyEventEnvelope[] = [];
+  const result = await db.$transaction(async (tx) => {
+    const enqueue: Enqueue = async (...drafts) => {
+      const events = drafts.map((draft) => envelopeOf(draft, options));
+      await enqueueEvents(tx, events);
+      enqueued.push(...events);
+      return events;
+    };
+    return work(tx, enqueue);
+  });
+  if (enqueued.length > 0 && options.onCommitted) {
     try {
-      await client.query('BEGIN');
-      const { rows: lock } = await client.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_xact_lock($1) AS locked',
-        [RELAY_LOCK_KEY],
-      );
-      if (!lock[0]?.locked) {
-        await client.query('ROLLBACK');
-        return 0;
-      }
-      const { rows } = await client.query<OutboxRow>(
-        `SELECT id, topic, key, envelope FROM outbox_events
-         WHERE published_at IS NULL ORDER BY sequence LIMIT $1 FOR UPDATE`,
-        [this.batchSize],
-      );
-      if (rows.length === 0) {
-        await client.query('ROLLBACK');
-        return 0;
-      }
-      try {
-        await this.send(rows);
-      } catch (error) {
-        await client.query('ROLLBACK');
-        await this.recordFailure(rows, error);
-        throw error;
-      }
-      await client.query(
-        'UPDATE outbox_events SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])',
-        [rows.map((row) => row.id)],
-      );
-      await client.query('COMMIT');
-      return rows.length;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
+      options.onCommitted(enqueued);
+    } catch {
+      // Committed already: the relay's next poll publishes them anyway; failing the caller would lie.
     }
   }
+  return result;
+}
 
-  private async send(rows: OutboxRow[]): Promise<void> {
-    const { connection } = this.options;
-    const producer = await connection.producer();
-    // sendBatch keeps the rows' order within each topic-partition.
-    const byTopic = new Map<string, OutboxRow[]>();
-    for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, topicRows]) => ({
-        topic: connection.topic(topic),
-        messages: topicRows.map((row) => ({
-          key: row.key,
-          value: JSON.stringify(row.envelope),
-          headers: { 'event-id': row.id, 'event-type': topic },
-        })),
-      })),
-    });
-  }
-
-  private async recordFailure(rows: OutboxRow[], error: unknown): Promise<void> {
-    const message = error instanceof Error ? error.message : String(error);
-    await this.pool
-      .query('UPDATE outbox_events SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::uuid[])', [
-        rows.map((row) => row.id),
-        message.slice(0, 2_000),
-      ])
-      .catch((failure: unknown) =>
-        this.logger.warn({ err: failure }, 'could not record the publish failure'),
-      );
-  }
-
-  /** Publishes until the outbox is empty, then polls; backs off while Kafka or Postgres is unreachable. */
-  start(): void {
-    if (this.stopped) throw new Error('this outbox relay was stopped; make a new one');
-    if (this.running) return;
-    this.running = true;
-    this.loop = (async () => {
-      let failures = 0;
-      while (this.running) {
-        let published = 0;
-        try {
-          published = await this.publishBatch();
-          if (failures > 0) this.logger.info({ failures }, 'outbox relay recovered');
-          failures = 0;
-        } catch (error) {
-          failures++;
-          this.logger.warn({ err: error, failures }, 'outbox relay could not publish, will retry');
-        }
-        if (this.running && (published < this.batchSize || failures > 0)) {
-          const pause =
-            failures > 0
-              ? Math.min(this.maxBackoffMs, this.pollIntervalMs * 2 ** failures)
-              : this.pollIntervalMs;
-          await this.sleep(pause);
-        }
-      }
-    })();
-  }
-
-  /** Publish now instead of at the next poll (after a local write, say). */
-  wake(): void {
-    this.wakeUp?.();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  /** Removes rows published longer ago than `olderThanMs` (the outbox is a queue, not an archive). */
-  async purgePublished(olderThanMs: number): Promise<number> {
-    const { rowCount } = await this.pool.query(
-      `DELETE FROM outbox_events WHERE published_at < now() - ($1::double precision * interval '1 millisecond')`,
-      [olderThanMs],
-    );
-    return rowCount ?? 0;
-  }
-
-  /** Finishes the batch in flight, then closes the pool. Safe to call more than once. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.running = false;
-    this.wake();
-    await this.loop;
-    await this.pool.end();
-  }
+function envelopeOf(draft: AnyEventDraft, options: OutboxTransactionOptions): AnyEventEnvelope {
+  // TypeScript cannot correlate `type` and `data` across the union; createEvent validates data at run time.
+  return createEvent(draft.type as EventType, draft.data as never, {
+    source: options.source,
+    correlationId: draft.correlationId ?? options.correlationId,
+  }) as AnyEventEnvelope;
 }

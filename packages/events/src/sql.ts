@@ -5,3 +5,8 @@
 export interface RawSqlExecutor {
   $executeRaw(query: TemplateStringsArray, ...values: unknown[]): PromiseLike<number>;
 }
+
+/** A Prisma client's interactive transactions; `Tx` is inferred from the client, models included. */
+export interface TransactionRunner<Tx> {
+  $transaction<R>(fn: (tx: Tx) => Promise<R>): Promise<R>;
+}

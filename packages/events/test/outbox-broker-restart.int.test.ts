@@ -13,7 +13,7 @@ import {
   testLogger,
   waitFor,
 } from '@shop/testing';
-import { createLedgerClient, ledgerMigrationsDir } from '@shop/testing/fixture';
+import { createLedgerClient, ledgerMigrations } from '@shop/testing/fixture';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // This test owns its broker (own ports and data dir) so stopping it disturbs no other test.
@@ -29,7 +29,7 @@ describe('Kafka down between the outbox write and the relay', () => {
     broker = new KafkaBroker({ dir, port: await freePort(), controllerPort: await freePort(), heapMb: 384 });
     await broker.start();
     [db, kafka] = await Promise.all([
-      createTestDatabase(ledgerMigrationsDir),
+      createTestDatabase(ledgerMigrations),
       createTestKafka({ brokers: [broker.bootstrap], logger }),
     ]);
     prisma = createLedgerClient(db.url);
@@ -46,13 +46,18 @@ describe('Kafka down between the outbox write and the relay', () => {
   it('delivers the event exactly once after the broker comes back', async () => {
     const orderId = randomUUID();
     const event = createEvent('order.shipped', { orderId, userId: randomUUID() }, { source: 'orders' });
+    // Every call, and every call whose work ran: a redelivery would show as a call, a lost dedup as a run.
+    const calls: string[] = [];
+    const processed: string[] = [];
     const consumer = new EventConsumer(kafka.connection, {
       groupId: 'ledger-restart',
       handlers: {
         'order.shipped': async (e) => {
-          await handleOnce(prisma, 'ledger-restart', e, async (tx) => {
+          calls.push(e.id);
+          const outcome = await handleOnce(prisma, 'ledger-restart', e, async (tx) => {
             await tx.ledgerEntry.create({ data: { account: `shipped:${e.data.orderId}`, amount: '0' } });
           });
+          if (outcome === 'processed') processed.push(e.id);
         },
       },
     });
@@ -86,6 +91,8 @@ describe('Kafka down between the outbox write and the relay', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(await prisma.ledgerEntry.count({ where: { account: `shipped:${orderId}` } })).toBe(1);
     expect(await prisma.processedEvent.count({ where: { eventId: event.id } })).toBe(1);
+    expect(calls).toEqual([event.id]);
+    expect(processed).toEqual([event.id]);
     expect(
       (await prisma.outboxEvent.findUniqueOrThrow({ where: { id: event.id } })).publishedAt,
     ).not.toBeNull();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type AnyEventEnvelope,
   EventConsumer as Consumer,
   createEvent,
   deadLetterHeaders,
@@ -7,6 +8,7 @@ import {
   enqueueEvents,
   handleOnce,
   OutboxRelay,
+  outboxTransaction,
 } from '@shop/events';
 import {
   createTestDatabase,
@@ -16,7 +18,7 @@ import {
   testLogger,
   waitFor,
 } from '@shop/testing';
-import { createLedgerClient, ledgerMigrationsDir } from '@shop/testing/fixture';
+import { createLedgerClient, ledgerMigrations } from '@shop/testing/fixture';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const logger = testLogger('outbox-test');
@@ -41,7 +43,7 @@ describe('outbox → relay → Kafka → idempotent consumer', () => {
   const running: { stop: () => Promise<void> }[] = [];
 
   beforeAll(async () => {
-    [db, kafka] = await Promise.all([createTestDatabase(ledgerMigrationsDir), createTestKafka()]);
+    [db, kafka] = await Promise.all([createTestDatabase(ledgerMigrations), createTestKafka()]);
     prisma = createLedgerClient(db.url);
   });
 
@@ -55,7 +57,7 @@ describe('outbox → relay → Kafka → idempotent consumer', () => {
     await db.drop();
   });
 
-  function relay(options: { batchSize?: number } = {}) {
+  function relay(options: { batchSize?: number; pollIntervalMs?: number } = {}) {
     const r = new OutboxRelay({
       databaseUrl: db.url,
       connection: kafka.connection,
@@ -93,11 +95,11 @@ describe('outbox → relay → Kafka → idempotent consumer', () => {
 
   it('delivers an event written in the same transaction as the state change', async () => {
     const event = orderPlaced();
+    await consumer({ 'order.placed': recordOrder('ledger') });
     await prisma.$transaction(async (tx) => {
       await tx.ledgerEntry.create({ data: { account: 'orders', amount: '19.98', note: 'placed' } });
       await enqueueEvents(tx, [event]);
     });
-    await consumer({ 'order.placed': recordOrder('ledger') });
     relay();
 
     const entry = await waitFor('the consumer to record the order', () =>
@@ -120,9 +122,104 @@ describe('outbox → relay → Kafka → idempotent consumer', () => {
       pollIntervalMs: 60_000,
     });
     r.start();
+    await r.publishBatch(); // the relay is between polls now, 60 s from the next one
+    const before = Date.now();
     await Promise.all([r.stop(), r.stop()]);
     await r.stop();
+    expect(Date.now() - before).toBeLessThan(2_000);
     expect(() => r.start()).toThrow(/stopped/);
+  });
+
+  it('outboxTransaction: state change and validated events commit together, then onCommitted wakes the relay', async () => {
+    const orderId = randomUUID();
+    const userId = randomUUID();
+    const topic = await kafka.readTopic(kafka.connection.topic('order.shipped'));
+    // A 60 s poll: only the wake-up after COMMIT can publish within the test.
+    const r = relay({ pollIntervalMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // past its first (empty) poll
+    const committed: AnyEventEnvelope[][] = [];
+
+    const entryId = await outboxTransaction(
+      prisma,
+      {
+        source: 'ledger',
+        correlationId: 'request-1',
+        onCommitted: (events) => {
+          committed.push([...events]);
+          r.wake();
+        },
+      },
+      async (tx, enqueue) => {
+        const entry = await tx.ledgerEntry.create({ data: { account: `shipped:${orderId}`, amount: '0' } });
+        const [event] = await enqueue({ type: 'order.shipped', data: { orderId, userId } });
+        expect(event).toMatchObject({ type: 'order.shipped', source: 'ledger', correlationId: 'request-1' });
+        expect(committed).toEqual([]); // not before COMMIT
+        return entry.id;
+      },
+    );
+
+    expect(await prisma.ledgerEntry.count({ where: { id: entryId } })).toBe(1);
+    expect(committed).toHaveLength(1);
+    const eventId = committed[0]?.[0]?.id;
+    const row = await prisma.outboxEvent.findUniqueOrThrow({ where: { id: eventId ?? '' } });
+    expect(row.key).toBe(orderId);
+    await waitFor('the woken relay to publish', () =>
+      topic.messages.some((m) => m.headers?.['event-id']?.toString() === eventId),
+    );
+  });
+
+  it('outboxTransaction: an invalid draft or a failing step writes nothing and calls no onCommitted', async () => {
+    let calls = 0;
+    const account = `rolled-back:${randomUUID()}`;
+    const onCommitted = () => void calls++;
+    await expect(
+      outboxTransaction(prisma, { source: 'ledger', onCommitted }, async (tx, enqueue) => {
+        await tx.ledgerEntry.create({ data: { account, amount: '1' } });
+        await enqueue({ type: 'order.shipped', data: { orderId: 'not-a-uuid', userId: randomUUID() } });
+      }),
+    ).rejects.toThrow(/uuid/i);
+    await expect(
+      outboxTransaction(prisma, { source: 'ledger', onCommitted }, async (tx, enqueue) => {
+        await tx.ledgerEntry.create({ data: { account, amount: '1' } });
+        await enqueue({ type: 'order.shipped', data: { orderId: randomUUID(), userId: randomUUID() } });
+        throw new Error('business rule failed');
+      }),
+    ).rejects.toThrow('business rule failed');
+    // A transaction that enqueued nothing has nothing to wake the relay for.
+    await outboxTransaction(prisma, { source: 'ledger', onCommitted }, async (tx) => {
+      await tx.ledgerEntry.create({ data: { account: `${account}:no-events`, amount: '1' } });
+    });
+
+    expect(await prisma.ledgerEntry.count({ where: { account } })).toBe(0);
+    expect(calls).toBe(0);
+  });
+
+  it('purges rows published longer ago than the retention, on its own schedule', async () => {
+    const old = orderPlaced();
+    const recent = orderPlaced();
+    await prisma.$transaction((tx) => enqueueEvents(tx, [old, recent]));
+    await prisma.outboxEvent.update({
+      where: { id: old.id },
+      data: { publishedAt: new Date(Date.now() - 3_600_000) },
+    });
+
+    const r = new OutboxRelay({
+      databaseUrl: db.url,
+      connection: kafka.connection,
+      logger,
+      pollIntervalMs: 60_000,
+      purge: { retentionMs: 60_000, intervalMs: 50 },
+    });
+    running.push(r);
+    r.start(); // publishes `recent` now: published, but well within the retention
+
+    await waitFor(
+      'the purge to remove the old row',
+      async () => (await prisma.outboxEvent.count({ where: { id: old.id } })) === 0,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200)); // a few more purges
+    const kept = await prisma.outboxEvent.findUniqueOrThrow({ where: { id: recent.id } });
+    expect(kept.publishedAt).not.toBeNull();
   });
 
   it('writes nothing, event included, when the transaction rolls back', async () => {
