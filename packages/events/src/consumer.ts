@@ -1,7 +1,8 @@
 import type { Logger } from '@shop/kit';
-import type { Consumer, IHeaders, KafkaMessage } from 'kafkajs';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { deadLetterTopic, type EventType } from './catalogue';
 import { type EventEnvelope, PoisonMessageError, parseEnvelope } from './envelope';
+import { GroupConsumer } from './group-consumer';
 import type { KafkaConnection } from './kafka';
 
 export interface MessageMeta {
@@ -24,13 +25,23 @@ export interface RetryPolicy {
 export interface EventConsumerOptions {
   groupId: string;
   handlers: EventHandlers;
-  retry?: Partial<RetryPolicy>;
-  /** A new group starts at the oldest message (true, the default) so nothing published before it is missed. */
-  fromBeginning?: boolean;
-  sessionTimeoutMs?: number;
+  retry?: Partial<RetryPolicy> | undefined;
+  /**
+   * Where a group that never committed an offset starts. false (the default): at the messages published
+   * from its first start() on. A new group is usually a new feature, and history is not its business: a
+   * new notifications group must not email every customer about every order ever placed. Set true for a
+   * group that must see everything the topics still hold (a projection rebuilt from scratch).
+   */
+  fromBeginning?: boolean | undefined;
+  sessionTimeoutMs?: number | undefined;
 }
 
-const defaultRetry: RetryPolicy = { attempts: 5, initialDelayMs: 200, maxDelayMs: 5_000 };
+/**
+ * Few, quick retries (at most ~0.6 s of waiting in all): a partition is blocked while its message is
+ * retried, so a handler that keeps failing goes to the dead-letter topic instead of holding up the
+ * messages behind it; `pnpm events:dlq replay` brings it back once the cause is fixed.
+ */
+export const defaultRetryPolicy: RetryPolicy = { attempts: 3, initialDelayMs: 200, maxDelayMs: 1_000 };
 
 /** Exponential backoff with full jitter, so many consumers retrying a shared dependency do not stampede. */
 export function backoffDelay(attempt: number, policy: RetryPolicy): number {
@@ -38,6 +49,7 @@ export function backoffDelay(attempt: number, policy: RetryPolicy): number {
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
+/** Headers a dead-lettered copy carries, next to the original message's own. */
 export const deadLetterHeaders = {
   originalTopic: 'x-original-topic',
   originalPartition: 'x-original-partition',
@@ -48,17 +60,30 @@ export const deadLetterHeaders = {
   failedAt: 'x-failed-at',
 } as const;
 
+/** Headers of a message replayed from a dead-letter topic to its original topic. */
+export const replayHeaders = {
+  /** `<dead-letter topic>/<partition>/<offset>` of the copy it came from. */
+  replayedFrom: 'x-replayed-from',
+  /** The group it is replayed for: other groups on the topic (and feeds) skip it. */
+  replayedFor: 'x-replayed-for',
+} as const;
+
+export function headerText(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
 /**
- * Reads the topics its handlers name, in order per partition. A handler that throws is retried with backoff;
- * after the last attempt, or at once for a message no retry can fix (not JSON, not an envelope, wrong
- * payload), the message goes to the group's dead-letter topic and the consumer moves on. The offset is
- * committed only after the handler succeeded or the dead-letter copy was written, so nothing is lost;
- * handlers must be idempotent (see `handleOnce`) because a crash can redeliver.
+ * Reads the topics its handlers name, in order per partition. A handler that throws is retried a few times
+ * with backoff; after the last attempt, or at once for a message no retry can fix (not JSON, not an
+ * envelope, wrong payload, PoisonMessageError), the message goes to the group's dead-letter topic
+ * `dlq.<group>` and the consumer moves on. The offset is committed only after the handler succeeded or the
+ * dead-letter copy was written, so nothing is lost; handlers must be idempotent (see `handleOnce`) because a
+ * crash can redeliver.
  */
 export class EventConsumer {
-  private consumer: Consumer | undefined;
-  /** Set when kafkajs gave up on the consumer: the process must not report ready any more. */
-  private failure: Error | undefined;
+  private readonly group: GroupConsumer;
   private readonly retry: RetryPolicy;
   private readonly logger: Logger;
 
@@ -66,8 +91,23 @@ export class EventConsumer {
     private readonly connection: KafkaConnection,
     private readonly options: EventConsumerOptions,
   ) {
-    this.retry = { ...defaultRetry, ...options.retry };
+    this.retry = { ...defaultRetryPolicy, ...options.retry };
+    if (!(this.retry.attempts >= 1))
+      throw new Error(`consumer ${options.groupId}: retry.attempts must be ≥ 1`);
     this.logger = connection.logger.child({ consumerGroup: options.groupId });
+    this.group = new GroupConsumer(connection, {
+      groupId: connection.topic(options.groupId),
+      topics: Object.keys(options.handlers).map((type) => connection.topic(type)),
+      fromBeginning: options.fromBeginning ?? false,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      logger: this.logger,
+      eachMessage: ({ topic, partition, message, heartbeat }) =>
+        this.handle({ topic, partition, offset: message.offset }, message, heartbeat),
+    });
+  }
+
+  get groupId(): string {
+    return this.options.groupId;
   }
 
   get deadLetterTopic(): string {
@@ -76,47 +116,8 @@ export class EventConsumer {
 
   /** Resolves once the consumer has joined its group and been given partitions. */
   async start(): Promise<void> {
-    const topics = Object.keys(this.options.handlers).map((type) => this.connection.topic(type));
     await this.connection.ensureTopics([this.deadLetterTopic]);
-    const consumer = this.connection.kafka.consumer({
-      groupId: this.connection.topic(this.options.groupId),
-      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
-      heartbeatInterval: 1_000,
-      maxWaitTimeInMs: 500,
-      allowAutoTopicCreation: false,
-      // Keep trying to reconnect after the broker goes away (a restart can outlast kafkajs' retries, which
-      // would otherwise stop the consumer for good while the process still looks healthy).
-      retry: {
-        retries: 10,
-        initialRetryTime: 300,
-        maxRetryTime: 5_000,
-        restartOnFailure: async (error) => {
-          this.logger.warn({ err: error }, 'consumer failed; restarting it');
-          return true;
-        },
-      },
-    });
-    this.consumer = consumer;
-    const joined = new Promise<void>((resolve, reject) => {
-      consumer.on(consumer.events.GROUP_JOIN, () => resolve());
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        this.logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
-        if (!payload.restart) {
-          // kafkajs will not restart it: fail start() if still waiting, and readiness from now on.
-          this.failure = payload.error;
-          reject(payload.error);
-        }
-      });
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning ?? true });
-    await consumer.run({
-      eachMessage: async ({ topic, partition, message, heartbeat }) => {
-        await this.handle({ topic, partition, offset: message.offset }, message, heartbeat);
-      },
-    });
-    await joined;
-    this.logger.info({ topics }, 'consumer joined its group');
+    await this.group.start();
   }
 
   private async handle(
@@ -124,6 +125,8 @@ export class EventConsumer {
     message: KafkaMessage,
     heartbeat: () => Promise<void>,
   ): Promise<void> {
+    const replayedFor = headerText(message.headers, replayHeaders.replayedFor);
+    if (replayedFor !== undefined && replayedFor !== this.options.groupId) return;
     let event: EventEnvelope;
     try {
       event = parseEnvelope(message.value);
@@ -186,12 +189,9 @@ export class EventConsumer {
   }
 
   /** A readiness check: throws once kafkajs has given up on this consumer (it then consumes nothing). */
-  readiness = async (): Promise<void> => {
-    if (this.failure) throw new Error(`consumer ${this.options.groupId} stopped: ${this.failure.message}`);
-  };
+  readiness = (): Promise<void> => this.group.readiness();
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
-    this.consumer = undefined;
+    await this.group.stop();
   }
 }

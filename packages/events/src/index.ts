@@ -12,12 +12,23 @@ export {
 export {
   backoffDelay,
   deadLetterHeaders,
+  defaultRetryPolicy,
   EventConsumer,
   type EventConsumerOptions,
   type EventHandlers,
+  headerText,
   type MessageMeta,
   type RetryPolicy,
+  replayHeaders,
 } from './consumer';
+export {
+  type DeadLetter,
+  type DeadLetterOptions,
+  listDeadLetters,
+  type ReplayResult,
+  replayDeadLetters,
+  replayGroupId,
+} from './dlq';
 export {
   type AnyEventEnvelope,
   type CreateEventOptions,
@@ -27,6 +38,12 @@ export {
   PoisonMessageError,
   parseEnvelope,
 } from './envelope';
+export {
+  BroadcastFeed,
+  type BroadcastFeedOptions,
+  type FeedEvent,
+  SubscriberOverflowError,
+} from './feed';
 export { claimEvent, handleOnce } from './idempotency';
 export { KafkaConnection, type KafkaSettings } from './kafka';
 export { eventsMigrationsDir } from './migrations';
@@ -38,7 +55,20 @@ export {
   type OutboxTransactionOptions,
   outboxTransaction,
 } from './outbox';
+export {
+  type BackgroundPart,
+  type EventParts,
+  type EventPartsOptions,
+  eventParts,
+  type FeedPart,
+} from './parts';
 export { advisoryLockKey, type PgAdvisoryLock, pgAdvisoryLock } from './pg-lock';
+export {
+  EventInProgressError,
+  type HandleOnceInRedisOptions,
+  handleOnceInRedis,
+  processedEventKey,
+} from './redis-idempotency';
 export {
   type OutboxDatabase,
   OutboxRelay,

@@ -54,3 +54,21 @@ async function waitForLeaders(admin: Admin, topics: string[]): Promise<void> {
     await sleep(100);
   }
 }
+
+/**
+ * Runs an admin read again while the broker answers with a retriable error: just after topics are created,
+ * or after a leader change, a broker briefly says it is not the leader of a partition.
+ */
+export async function retryRetriable<T>(
+  work: () => Promise<T>,
+  { attempts = 20, delayMs = 150 } = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error;
+      await sleep(delayMs);
+    }
+  }
+}

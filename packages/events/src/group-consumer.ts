@@ -1,0 +1,151 @@
+import type { Logger } from '@shop/kit';
+import type { Consumer, EachMessagePayload, IMemberAssignment } from 'kafkajs';
+import type { KafkaConnection } from './kafka';
+import { retryRetriable } from './topics';
+
+export interface GroupConsumerOptions {
+  /** Full names, prefix included. */
+  groupId: string;
+  topics: string[];
+  /** Where partitions without a committed offset start: the oldest message, or the end (see below). */
+  fromBeginning: boolean;
+  sessionTimeoutMs?: number | undefined;
+  logger: Logger;
+  eachMessage: (payload: EachMessagePayload) => Promise<void>;
+}
+
+/** topic → partition → offset */
+type StartOffsets = Map<string, Map<number, string>>;
+
+/**
+ * A kafkajs consumer in a group, shared by EventConsumer and BroadcastFeed: joins, reports a crash kafkajs
+ * gave up on, and, for `fromBeginning: false`, pins where a new group starts.
+ *
+ * Kafka's own "latest" is resolved at the first fetch and not committed until a message is handled, so a
+ * message published just after start() resolved could be skipped, and so could everything published
+ * while a group that had not handled a message yet was down. Instead, the end offsets read before joining
+ * are sought to and committed for every partition the group never committed: start() resolving means
+ * every later message will be read, now and after a restart.
+ */
+export class GroupConsumer {
+  private consumer: Consumer | undefined;
+  /** Set when kafkajs gave up on the consumer: the process must not report ready any more. */
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly connection: KafkaConnection,
+    private readonly options: GroupConsumerOptions,
+  ) {}
+
+  /** Resolves once the consumer has joined its group (and pinned where new partitions start). */
+  async start(): Promise<void> {
+    const { groupId, topics, logger } = this.options;
+    const startOffsets = this.options.fromBeginning
+      ? new Map()
+      : await retryRetriable(() => this.endOffsetsOfNewPartitions());
+    const consumer = this.connection.kafka.consumer({
+      groupId,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: 1_000,
+      maxWaitTimeInMs: 500,
+      allowAutoTopicCreation: false,
+      // Keep trying to reconnect after the broker goes away (a restart can outlast kafkajs' retries, which
+      // would otherwise stop the consumer for good while the process still looks healthy).
+      retry: {
+        retries: 10,
+        initialRetryTime: 300,
+        maxRetryTime: 5_000,
+        restartOnFailure: async (error) => {
+          logger.warn({ err: error }, 'consumer failed; restarting it');
+          return true;
+        },
+      },
+    });
+    this.consumer = consumer;
+    let pinned: Promise<void> = Promise.resolve();
+    const joined = new Promise<void>((resolve, reject) => {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        if (startOffsets.size > 0) {
+          pinned = this.pinStartOffsets(consumer, startOffsets, payload.memberAssignment);
+          startOffsets.clear(); // only at the first join: later joins find the committed offsets
+        }
+        resolve();
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+        if (!payload.restart) {
+          // kafkajs will not restart it: fail start() if still waiting, and readiness from now on.
+          this.failure = payload.error;
+          reject(payload.error);
+        }
+      });
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning });
+    await consumer.run({ eachMessage: this.options.eachMessage });
+    await joined;
+    await pinned;
+    logger.info({ topics, groupId }, 'consumer joined its group');
+  }
+
+  /** End offsets of the partitions this group has never committed an offset for. */
+  private async endOffsetsOfNewPartitions(): Promise<StartOffsets> {
+    const admin = this.connection.kafka.admin();
+    await admin.connect();
+    try {
+      const starts: StartOffsets = new Map();
+      const committed = await admin.fetchOffsets({
+        groupId: this.options.groupId,
+        topics: this.options.topics,
+      });
+      for (const { topic, partitions } of committed) {
+        const fresh = partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition);
+        if (fresh.length === 0) continue;
+        const ends = await admin.fetchTopicOffsets(topic);
+        starts.set(
+          topic,
+          new Map(
+            ends.filter((end) => fresh.includes(end.partition)).map((end) => [end.partition, end.high]),
+          ),
+        );
+      }
+      return starts;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async pinStartOffsets(
+    consumer: Consumer,
+    starts: StartOffsets,
+    assignment: IMemberAssignment,
+  ): Promise<void> {
+    const pins = Object.entries(assignment).flatMap(([topic, partitions]) =>
+      partitions.flatMap((partition) => {
+        const offset = starts.get(topic)?.get(partition);
+        return offset === undefined ? [] : [{ topic, partition, offset }];
+      }),
+    );
+    // Seeking now (synchronously, in the join event) positions the first fetch; with auto-commit it also
+    // commits. The explicit commit below makes start() wait until the position is durable.
+    for (const pin of pins) consumer.seek(pin);
+    if (pins.length === 0) return;
+    // kafkajs accepts commits only once its runner is marked running, right after this join event.
+    await new Promise((resolve) => setImmediate(resolve));
+    await consumer.commitOffsets(pins).catch((error: unknown) => {
+      this.options.logger.warn({ err: error }, 'could not commit the start offsets; the seek still applies');
+    });
+  }
+
+  /** Throws once kafkajs has given up on this consumer (it then consumes nothing). */
+  readiness = async (): Promise<void> => {
+    if (this.failure) throw new Error(`consumer ${this.options.groupId} stopped: ${this.failure.message}`);
+  };
+
+  /** Leaves the group after the message in progress. */
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.disconnect();
+  }
+}
