@@ -47,21 +47,26 @@ export async function listDeadLetters(
   options: DeadLetterOptions = {},
 ): Promise<DeadLetter[]> {
   const topic = connection.topic(deadLetterTopic(groupId));
-  const { ends, committed } = await positions(connection, topic, connection.topic(replayGroupId(groupId)));
+  const found = await positions(connection, topic, connection.topic(replayGroupId(groupId)));
+  if (!found) return [];
+  const { ends, committed } = found;
   const letters: DeadLetter[] = [];
   // A group of its own that commits nothing, deleted afterwards: listing changes no state.
   const readerGroup = connection.topic(`dlq-list.${groupId}.${randomUUID()}`);
-  await readUntil(connection, {
-    groupId: readerGroup,
-    topic,
-    ends,
-    starts: new Map(),
-    timeoutMs: options.timeoutMs,
-    onMessage: async (partition, message) => {
-      letters.push(describe(partition, message, committed.get(partition) ?? -1n));
-    },
-  });
-  await deleteGroup(connection, readerGroup);
+  try {
+    await readUntil(connection, {
+      groupId: readerGroup,
+      topic,
+      ends,
+      starts: new Map(),
+      timeoutMs: options.timeoutMs,
+      onMessage: async (partition, message) => {
+        letters.push(describe(partition, message, committed.get(partition) ?? -1n));
+      },
+    });
+  } finally {
+    await deleteGroup(connection, readerGroup);
+  }
   return letters.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
 
@@ -80,8 +85,10 @@ export async function replayDeadLetters(
   const logger = (options.logger ?? connection.logger).child({ deadLetters: groupId });
   const topic = connection.topic(deadLetterTopic(groupId));
   const replayGroup = connection.topic(replayGroupId(groupId));
-  const { ends, committed } = await positions(connection, topic, replayGroup);
   const result: ReplayResult = { replayed: 0, skipped: 0 };
+  const found = await positions(connection, topic, replayGroup);
+  if (!found) return result;
+  const { ends, committed } = found;
   const producer = await connection.producer();
   await readUntil(connection, {
     groupId: replayGroup,
@@ -149,17 +156,20 @@ function describe(partition: number, message: KafkaMessage, replayedBelow: bigin
   };
 }
 
-/** Per partition: the end offset now, and the replay group's committed offset (-1 when none). */
+/**
+ * Per partition: the end offset now, and the replay group's committed offset (-1 when none). Undefined when
+ * the dead-letter topic does not exist (the group never dead-lettered anything, or the name is mistyped).
+ */
 async function positions(
   connection: KafkaConnection,
   topic: string,
   replayGroup: string,
-): Promise<{ ends: Map<number, bigint>; committed: Map<number, bigint> }> {
-  await connection.ensureTopics([topic]);
+): Promise<{ ends: Map<number, bigint>; committed: Map<number, bigint> } | undefined> {
   return retryRetriable(async () => {
     const admin = connection.kafka.admin();
     await admin.connect();
     try {
+      if (!(await admin.listTopics()).includes(topic)) return undefined;
       const topicOffsets = await admin.fetchTopicOffsets(topic);
       const [groupOffsets] = await admin.fetchOffsets({ groupId: replayGroup, topics: [topic] });
       return {

@@ -38,6 +38,19 @@ describe('dead letters: list and replay', () => {
     await producer.send({ topic: kafka.connection.topic('order.shipped'), messages });
   }
 
+  it('finds nothing for a group that never dead-lettered, and creates no topic for it', async () => {
+    const groupId = `never-failed-${randomUUID().slice(0, 8)}`;
+    expect(await listDeadLetters(kafka.connection, groupId)).toEqual([]);
+    expect(await replayDeadLetters(kafka.connection, groupId)).toEqual({ replayed: 0, skipped: 0 });
+    const admin = kafka.connection.kafka.admin();
+    await admin.connect();
+    try {
+      expect(await admin.listTopics()).not.toContain(kafka.connection.topic(`dlq.${groupId}`));
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('lists every dead letter with where and why it failed', async () => {
     const groupId = `lister-${randomUUID().slice(0, 8)}`;
     const failing = shipped();
