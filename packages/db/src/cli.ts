@@ -4,7 +4,8 @@ import { generatePrismaClient } from './generate';
 import { applyMigrations } from './migrations';
 
 const usage = `usage:
-  tsx packages/db/src/cli.ts migrate <migrationsDir> [--database-url URL]   (default: env DATABASE_URL)
+  tsx packages/db/src/cli.ts migrate <migrationsDir>... [--database-url URL]   (default: env DATABASE_URL;
+                                     several folders are merged by migration name)
   tsx packages/db/src/cli.ts generate <projectDir>                          (a folder with prisma.config.ts)`;
 
 async function main(argv: string[]): Promise<void> {
@@ -13,12 +14,12 @@ async function main(argv: string[]): Promise<void> {
     allowPositionals: true,
     options: { 'database-url': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
-  const [command, target, ...extra] = positionals;
+  const [command, target, ...more] = positionals;
   if (values.help) {
     console.log(usage);
     return;
   }
-  if (target === undefined || extra.length > 0) throw new Error(usage);
+  if (target === undefined || (command !== 'migrate' && more.length > 0)) throw new Error(usage);
 
   switch (command) {
     case 'migrate': {
@@ -30,7 +31,7 @@ async function main(argv: string[]): Promise<void> {
       console.log(`${created ? 'created' : 'found'} database ${name} (${redactUrl(databaseUrl)})`);
       const { applied, alreadyApplied } = await applyMigrations({
         databaseUrl,
-        migrationsDir: target,
+        migrationsDir: [target, ...more],
         log: (message) => console.log(message),
       });
       console.log(`${applied.length} migration(s) applied, ${alreadyApplied.length} already applied`);

@@ -79,6 +79,18 @@ export const eventCatalogue = {
     schema: z.object({ orderId: uuid, reason: z.enum(['PAYMENT_FAILED', 'ORDER_CANCELLED', 'EXPIRED']) }),
     key: byOrder,
   }),
+  // A catalogue change carts and orders care about (a cart re-prices its lines; a product can be hidden).
+  'product.changed': defineEvent({
+    schema: z.object({
+      productId: uuid,
+      sku: z.string(),
+      name: z.string(),
+      price: money,
+      active: z.boolean(),
+      change: z.enum(['CREATED', 'UPDATED']),
+    }),
+    key: (data) => data.productId,
+  }),
   'inventory.low-stock': defineEvent({
     schema: z.object({
       inventoryId: uuid,

@@ -87,6 +87,10 @@ export interface TestSubgraph extends LaunchedSubgraph {
   keys: TestKeys;
   /** Its own migrated database (subgraphs that use postgres). */
   database: TestDatabase | undefined;
+  /** Its Kafka topic prefix (subgraphs that use kafka): read what it published with `kafka.readTopic`. */
+  kafka: TestKafka | undefined;
+  /** Its Redis key prefix (subgraphs that use redis). */
+  redis: TestRedis | undefined;
   /** Every SQL statement its Prisma adapter sent, in order: clear it before the part you measure. */
   sql: string[];
   /** The env it was launched with. */
@@ -131,22 +135,26 @@ export async function startTestSubgraph(
     SHUTDOWN_TIMEOUT_MS: '5000',
   };
   let database: TestDatabase | undefined;
+  let kafka: TestKafka | undefined;
+  let redis: TestRedis | undefined;
   if (uses.has('postgres')) {
     database = await createTestDatabase(subgraphMigrations(definition));
     cleanups.push(() => database?.drop() ?? Promise.resolve());
     env.DATABASE_URL = database.url;
   }
   if (uses.has('kafka')) {
-    const kafka = options.kafka ?? (await createTestKafka());
-    if (!options.kafka) cleanups.push(() => kafka.cleanup());
-    env.KAFKA_BROKERS = kafka.brokers.join(',');
-    env.KAFKA_TOPIC_PREFIX = kafka.prefix;
+    const testKafka = options.kafka ?? (await createTestKafka());
+    if (!options.kafka) cleanups.push(() => testKafka.cleanup());
+    env.KAFKA_BROKERS = testKafka.brokers.join(',');
+    env.KAFKA_TOPIC_PREFIX = testKafka.prefix;
+    kafka = testKafka;
   }
   if (uses.has('redis')) {
-    const redis = options.redis ?? (await createTestRedis());
-    if (!options.redis) cleanups.push(() => redis.cleanup());
+    const testRedis = options.redis ?? (await createTestRedis());
+    if (!options.redis) cleanups.push(() => testRedis.cleanup());
     env.REDIS_URL = settings.redisUrl;
-    env.REDIS_KEY_PREFIX = redis.prefix;
+    env.REDIS_KEY_PREFIX = testRedis.prefix;
+    redis = testRedis;
   }
   Object.assign(env, options.env);
   const sql: string[] = [];
@@ -164,6 +172,8 @@ export async function startTestSubgraph(
       ...running,
       keys,
       database,
+      kafka,
+      redis,
       sql,
       env,
       graphql: (query, variables = {}, token) => postGraphQL(running.url, query, variables, token),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 /** Every setting of the products subgraph; `.env.example` lists each key (a test checks it against this schema). */
 export const productsEnv = subgraphEnv({
   port: 3002,
-  uses: ['postgres'],
+  uses: ['postgres', 'kafka'],
   own: {
     DEFAULT_CURRENCY: z
       .string()

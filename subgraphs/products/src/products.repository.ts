@@ -1,4 +1,5 @@
 import { isRecordNotFound, refuseDuplicates } from '@shop/db';
+import { type Enqueue, type OutboxTransactionOptions, outboxTransaction } from '@shop/events';
 import { Prisma, type PrismaClient, type Product } from './generated/prisma/client';
 
 /** A catalogue product as the rest of the subgraph sees it: no Prisma types, money as an exact string. */
@@ -71,9 +72,28 @@ function whereOf(filter: ProductFilter): Prisma.ProductWhereInput {
   return { ...where, OR: [{ name: contains }, { sku: contains }, { description: contains }] };
 }
 
+type Db = PrismaClient | Prisma.TransactionClient;
+
 /** The products table; the only code of this subgraph that talks to Prisma. */
 export class ProductsRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  /** `outbox` is given to the root repository; the ones `transaction` hands out are bound to its transaction. */
+  constructor(
+    private readonly prisma: Db,
+    private readonly outbox?: OutboxTransactionOptions,
+  ) {}
+
+  /**
+   * Runs `work` in one database transaction with a repository bound to it and `enqueue` for the events it
+   * describes: the rows and the events commit together (the transactional outbox) or not at all.
+   */
+  transaction<R>(work: (repository: ProductsRepository, enqueue: Enqueue) => Promise<R>): Promise<R> {
+    if (!this.outbox || !('$transaction' in this.prisma)) {
+      throw new Error('transaction() is for the root repository (nested transactions are not supported)');
+    }
+    return outboxTransaction(this.prisma, this.outbox, (tx, enqueue) =>
+      work(new ProductsRepository(tx), enqueue),
+    );
+  }
 
   async findById(id: string): Promise<ProductRecord | null> {
     const row = await this.prisma.product.findUnique({ where: { id } });

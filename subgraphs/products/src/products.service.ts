@@ -13,6 +13,7 @@ import {
   type Viewer,
 } from '@shop/kit';
 import { z } from 'zod';
+import { productChanged } from './events/publish';
 import type { ProductChanges, ProductFilter, ProductRecord, ProductsRepository } from './products.repository';
 
 export interface ProductsSettings {
@@ -123,12 +124,16 @@ export class ProductsService {
     const admin = requireAdmin(viewer);
     const valid = parseInput(createProductSchema, input);
     const product = await this.repository
-      .create({
-        name: valid.name,
-        sku: valid.sku,
-        price: valid.price,
-        description: valid.description ?? null,
-        currency: this.settings.defaultCurrency,
+      .transaction(async (repository, enqueue) => {
+        const created = await repository.create({
+          name: valid.name,
+          sku: valid.sku,
+          price: valid.price,
+          description: valid.description ?? null,
+          currency: this.settings.defaultCurrency,
+        });
+        await enqueue(productChanged(created, 'CREATED'));
+        return created;
       })
       .catch((error: unknown) => {
         if (error instanceof UniqueViolation) {
@@ -154,7 +159,11 @@ export class ProductsService {
       ...(valid.price === undefined ? {} : { price: valid.price }),
       ...(valid.active === undefined ? {} : { active: valid.active }),
     };
-    const product = await this.repository.update(id, changes);
+    const product = await this.repository.transaction(async (repository, enqueue) => {
+      const updated = await repository.update(id, changes);
+      if (updated !== null) await enqueue(productChanged(updated, 'UPDATED'));
+      return updated;
+    });
     if (product === null) throw notFound('Product', id);
     this.logger.info({ productId: id, fields: Object.keys(changes), by: admin.userId }, 'product updated');
     return product;

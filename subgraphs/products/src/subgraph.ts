@@ -14,9 +14,9 @@ export const subgraph = defineSubgraph({
   env: productsEnv,
   schemaPath: fileURLToPath(new URL('./schema.graphql', import.meta.url)),
   migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
-  build: async ({ config, logger, postgres }) => {
+  build: async ({ config, logger, postgres, kafka }) => {
     const prisma = new PrismaClient({ adapter: postgres.adapter });
-    const repository = new ProductsRepository(prisma);
+    const repository = new ProductsRepository(prisma, kafka.outbox);
     const products = new ProductsService(repository, { defaultCurrency: config.DEFAULT_CURRENCY }, logger);
     return {
       resolvers,
