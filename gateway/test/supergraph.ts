@@ -1,14 +1,5 @@
 import { ShopClient } from '@shop/client';
-import { loadSubgraphs } from '@shop/infra';
-import {
-  createTestKafka,
-  createTestKeys,
-  createTestRedis,
-  startTestSubgraph,
-  type TestKeys,
-  type TestSubgraph,
-  testLogger,
-} from '@shop/testing';
+import { startTestSubgraphs, type TestKeys, type TestSubgraph, testLogger } from '@shop/testing';
 import { composeSupergraph } from '../src/compose';
 import { type RunningGateway, startGateway } from '../src/gateway';
 
@@ -34,40 +25,30 @@ export interface TestSupergraph {
  * them), seeded with the demo data, composed with their test URLs behind the real gateway.
  */
 export async function startTestSupergraph(): Promise<TestSupergraph> {
-  const keys = await createTestKeys();
-  const [kafka, redis] = await Promise.all([createTestKafka(), createTestRedis()]);
-  const subgraphs: Record<string, TestSubgraph> = {};
-  const stopSubgraphs = async () => {
-    await Promise.all(Object.values(subgraphs).map((subgraph) => subgraph.stop()));
-    await Promise.all([kafka.cleanup(), redis.cleanup()]);
-  };
+  const started = await startTestSubgraphs({ seed: true });
   try {
-    // In registry order: a seed may rely on an earlier subgraph's (inventory on products' SKUs).
-    for (const definition of await loadSubgraphs()) {
-      subgraphs[definition.name] = await startTestSubgraph(definition, { keys, kafka, redis, seed: true });
-    }
     const { supergraphSdl } = await composeSupergraph(
-      Object.fromEntries(Object.entries(subgraphs).map(([name, subgraph]) => [name, subgraph.url])),
+      Object.fromEntries(Object.entries(started.subgraphs).map(([name, subgraph]) => [name, subgraph.url])),
     );
     const gateway = await startGateway({
       supergraphSdl,
       port: 0,
       host: '127.0.0.1',
-      tokenVerifier: keys.verifier,
+      tokenVerifier: started.keys.verifier,
       logger: testLogger('gateway'),
     });
     return {
       gateway,
-      subgraphs,
+      subgraphs: started.subgraphs,
       client: new ShopClient(gateway.url),
-      keys,
+      keys: started.keys,
       stop: async () => {
         await gateway.stop();
-        await stopSubgraphs();
+        await started.stop();
       },
     };
   } catch (error) {
-    await stopSubgraphs();
+    await started.stop();
     throw error;
   }
 }

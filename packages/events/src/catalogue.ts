@@ -22,23 +22,62 @@ export function defineEvent<S extends z.ZodType>(definition: EventDefinition<S>)
 const uuid = z.uuid();
 const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, 'a decimal string such as "99.99"');
 const money = z.object({ amount: decimal, currency: z.string().length(3) });
-const orderLine = z.object({ productId: uuid, quantity: z.number().int().positive(), unitPrice: money });
+// Each line carries the product as it was sold (sku, name, price at the time), so consumers need no lookup.
+const orderLine = z.object({
+  productId: uuid,
+  sku: z.string(),
+  name: z.string(),
+  quantity: z.number().int().positive(),
+  unitPrice: money,
+});
+const address = z.object({
+  street: z.string(),
+  city: z.string(),
+  state: z.string(),
+  zipCode: z.string(),
+  country: z.string(),
+});
+/** Why an order ended up CANCELLED. */
+export const cancellationReasons = [
+  'CUSTOMER_REQUEST',
+  'ADMIN_REQUEST',
+  'OUT_OF_STOCK',
+  'PAYMENT_FAILED',
+  'RESERVATION_EXPIRED',
+] as const;
 
 // Payment and reservation events follow their order (key orderId); a low-stock alert follows its item.
 const byOrder = (data: { orderId: string }) => data.orderId;
 
 export const eventCatalogue = {
   'order.placed': defineEvent({
-    schema: z.object({ orderId: uuid, userId: uuid, items: z.array(orderLine).min(1), total: money }),
+    schema: z.object({
+      orderId: uuid,
+      userId: uuid,
+      // The customer's contact travels with the order: notifications mails it without asking users.
+      userEmail: z.email(),
+      userName: z.string().optional(),
+      items: z.array(orderLine).min(1),
+      total: money,
+      shippingAddress: address,
+      // Present when the order was checked out from a cart: the cart subgraph clears it on this event.
+      cart: z.object({ guestCartId: z.string().optional() }).optional(),
+    }),
     key: byOrder,
   }),
   'order.cancelled': defineEvent({
-    schema: z.object({ orderId: uuid, userId: uuid, reason: z.string().optional() }),
+    schema: z.object({ orderId: uuid, userId: uuid, reason: z.enum(cancellationReasons) }),
     key: byOrder,
   }),
   'order.shipped': defineEvent({ schema: z.object({ orderId: uuid, userId: uuid }), key: byOrder }),
   'order.status-changed': defineEvent({
-    schema: z.object({ orderId: uuid, userId: uuid, from: z.string(), to: z.string() }),
+    schema: z.object({
+      orderId: uuid,
+      userId: uuid,
+      from: z.string(),
+      to: z.string(),
+      reason: z.string().optional(),
+    }),
     key: byOrder,
   }),
   'payment.authorized': defineEvent({
@@ -78,6 +117,32 @@ export const eventCatalogue = {
   'inventory.released': defineEvent({
     schema: z.object({ orderId: uuid, reason: z.enum(['PAYMENT_FAILED', 'ORDER_CANCELLED', 'EXPIRED']) }),
     key: byOrder,
+  }),
+  // Every change of an item's quantities (its subscription feed, `inventoryChanged(productId)`).
+  'inventory.stock-changed': defineEvent({
+    schema: z.object({
+      inventoryId: uuid,
+      productId: uuid,
+      sku: z.string(),
+      availableQuantity: z.number().int(),
+      reservedQuantity: z.number().int(),
+      totalQuantity: z.number().int(),
+      /** What changed it: a stock transaction type, or RESERVED / RELEASED / CONFIRMED. */
+      cause: z.string(),
+    }),
+    key: (data) => data.inventoryId,
+  }),
+  // A notification recorded for a user (its subscription feed, `notificationReceived`).
+  'notification.created': defineEvent({
+    schema: z.object({
+      notificationId: uuid,
+      userId: uuid.nullable(),
+      type: z.string(),
+      channel: z.string(),
+      subject: z.string(),
+      status: z.string(),
+    }),
+    key: (data) => data.notificationId,
   }),
   // A catalogue change carts and orders care about (a cart re-prices its lines; a product can be hidden).
   'product.changed': defineEvent({

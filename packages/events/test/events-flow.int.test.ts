@@ -15,6 +15,7 @@ import {
 import {
   createTestDatabase,
   createTestKafka,
+  sampleOrderPlaced,
   type TestDatabase,
   type TestKafka,
   testLogger,
@@ -27,12 +28,7 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const run = promisify(execFile);
 
 function placed(orderId: string): EventData<'order.placed'> {
-  return {
-    orderId,
-    userId: randomUUID(),
-    items: [{ productId: randomUUID(), quantity: 2, unitPrice: { amount: '9.99', currency: 'USD' } }],
-    total: { amount: '19.98', currency: 'USD' },
-  };
+  return sampleOrderPlaced({ orderId });
 }
 
 /** Resolves with the next value, or 'nothing' if none comes within `ms`. */

@@ -199,7 +199,10 @@ describe("@shop/events' migration and the fixture's OutboxEvent/ProcessedEvent m
       const topic = await kafka.readTopic(kafka.connection.topic('order.cancelled'));
       const orderId = randomUUID();
       const [event] = await outboxTransaction(prisma, { source: 'orders' }, (_tx, enqueue) =>
-        enqueue({ type: 'order.cancelled', data: { orderId, userId: randomUUID(), reason: 'changed mind' } }),
+        enqueue({
+          type: 'order.cancelled',
+          data: { orderId, userId: randomUUID(), reason: 'CUSTOMER_REQUEST' },
+        }),
       );
       if (!event) throw new Error('nothing enqueued');
       relay.start();

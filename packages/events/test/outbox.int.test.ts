@@ -13,6 +13,7 @@ import {
 import {
   createTestDatabase,
   createTestKafka,
+  sampleOrderPlaced,
   type TestDatabase,
   type TestKafka,
   testLogger,
@@ -24,16 +25,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 const logger = testLogger('outbox-test');
 
 function orderPlaced(orderId = randomUUID()) {
-  return createEvent(
-    'order.placed',
-    {
-      orderId,
-      userId: randomUUID(),
-      items: [{ productId: randomUUID(), quantity: 2, unitPrice: { amount: '9.99', currency: 'USD' } }],
-      total: { amount: '19.98', currency: 'USD' },
-    },
-    { source: 'orders' },
-  );
+  return createEvent('order.placed', sampleOrderPlaced({ orderId }), { source: 'orders' });
 }
 
 describe('outbox → relay → Kafka → idempotent consumer', () => {

@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   const settings = readInfraSettings();
   await infraUp({ settings, progress: (message) => console.log(`[infra] ${message}`) });
   const keys = devKeys();
-  const common = {
+  const common: Record<string, string> = {
     JWT_PUBLIC_KEY: keys.publicKey,
     KAFKA_BROKERS: settings.kafkaBrokers.join(','),
     REDIS_URL: settings.redisUrl,
@@ -157,7 +157,10 @@ async function main(): Promise<void> {
     if (seeded) console.log(`[${subgraph.name}] seeded ${seeded}`);
     const dir = subgraphDir(subgraph.name);
     supervise(subgraph.name, launch(subgraph.name, dir, 'src/index.ts', own));
-    urls[subgraph.name] = subgraphUrl(port);
+    const url = subgraphUrl(port);
+    urls[subgraph.name] = url;
+    // Later subgraphs may call this one (orders and cart price lines with products): <NAME>_URL.
+    common[`${upper}_URL`] = env[`${upper}_URL`] ?? url;
   }
   for (const [name, url] of Object.entries(urls)) {
     await waitUntil(`${name} subgraph at ${url}`, () => ready(url), { timeoutMs: 90_000, intervalMs: 300 });
@@ -168,8 +171,8 @@ async function main(): Promise<void> {
   supervise(
     'gateway',
     launch('gateway', join(projectRoot, 'gateway'), 'src/index.ts', {
-      JWT_PUBLIC_KEY: common.JWT_PUBLIC_KEY,
-      LOG_LEVEL: common.LOG_LEVEL,
+      JWT_PUBLIC_KEY: keys.publicKey,
+      LOG_LEVEL: env.LOG_LEVEL ?? 'info',
       PORT: String(gatewayPort),
       SUBGRAPH_URLS: Object.entries(urls)
         .map(([name, url]) => `${name}=${url}`)

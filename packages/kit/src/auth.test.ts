@@ -32,9 +32,13 @@ describe('access tokens', () => {
     verifier = await TokenVerifier.fromPem(keys.publicPem, settings);
   });
 
-  it('round-trips the viewer', async () => {
+  it('round-trips the viewer, with the display name when there is one', async () => {
     const verified = await verifier.verify(await issuer.issueAccessToken(viewer));
     expect(verified).toMatchObject(viewer);
+    expect(verified).not.toHaveProperty('name');
+    expect(await verifier.verify(await issuer.issueAccessToken({ ...viewer, name: 'Ada' }))).toMatchObject({
+      name: 'Ada',
+    });
     const secondsLeft = ((verified.expiresAt?.getTime() ?? 0) - Date.now()) / 1000;
     expect(secondsLeft).toBeGreaterThan(50);
     expect(secondsLeft).toBeLessThanOrEqual(60);

@@ -8,6 +8,8 @@ export interface Viewer {
   userId: string;
   role: Role;
   email: string;
+  /** The user's display name when the token carries one (for greetings in emails, not for decisions). */
+  name?: string;
   /** When the token that proved this expires (set by TokenVerifier). */
   expiresAt?: Date;
 }
@@ -50,6 +52,7 @@ export class TokenVerifier {
         userId: payload.sub,
         role,
         email: payload.email,
+        ...(typeof payload.name === 'string' ? { name: payload.name } : {}),
         ...(typeof payload.exp === 'number' ? { expiresAt: new Date(payload.exp * 1000) } : {}),
       };
     } catch (error) {
@@ -83,7 +86,11 @@ export class TokenIssuer {
   }
 
   issueAccessToken(viewer: Omit<Viewer, 'expiresAt'>): Promise<string> {
-    return new SignJWT({ role: viewer.role, email: viewer.email })
+    return new SignJWT({
+      role: viewer.role,
+      email: viewer.email,
+      ...(viewer.name === undefined ? {} : { name: viewer.name }),
+    })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(viewer.userId)
       .setIssuer(this.settings.issuer)

@@ -23,5 +23,12 @@ export {
   subgraphConfig,
 } from './launch';
 export { subgraphMigrations } from './migrations';
+export {
+  type CatalogProduct,
+  ProductCatalog,
+  type ProductCatalogOptions,
+  ProductCatalogUnavailable,
+  productCatalogEnv,
+} from './product-catalog';
 export { createRedisClient, redisReadiness } from './redis';
 export { type HttpRoute, mountRoutes, type RouteRequest, type RouteResponse } from './routes';

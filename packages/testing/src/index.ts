@@ -6,6 +6,7 @@ export {
   useMigratedDatabase,
   withPostgresAdmin,
 } from './database';
+export { sampleOrderPlaced } from './events';
 export {
   type CreatedProduct,
   createProduct,
@@ -31,4 +32,5 @@ export {
   testTokenSettings,
   useSubgraph,
 } from './subgraph';
+export { startTestSubgraphs, type TestSubgraphs } from './subgraphs';
 export { waitFor } from './wait';

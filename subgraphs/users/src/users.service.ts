@@ -200,6 +200,7 @@ export class UsersService {
       userId: user.id,
       role: user.role,
       email: user.email,
+      name: user.name,
     });
     return {
       accessToken,

@@ -24,6 +24,7 @@ describe('register, login, me', () => {
       userId: registered.user.id,
       role: 'CUSTOMER',
       email: email.toLowerCase(),
+      name: 'Ada Lovelace',
     });
     const accessExpiry = Date.parse(registered.accessTokenExpiresAt) - before;
     expect(accessExpiry).toBeGreaterThan(890_000);
