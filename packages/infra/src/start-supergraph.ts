@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { applyMigrations, ensureDatabase, withDatabase } from '@shop/db';
-import { seedSubgraph, subgraphMigrations } from '@shop/runtime';
+import { createLogger } from '@shop/kit';
+import { type LocalServices, seedSubgraph, subgraphMigrations } from '@shop/runtime';
 import { infraUp } from './infra';
 import { infraDir, projectRoot } from './paths';
 import { waitUntil } from './process';
@@ -22,6 +23,9 @@ const env = process.env;
 // child would outlive a SIGKILL and keep its port.
 const tsxLoader = pathToFileURL(createRequire(join(projectRoot, 'package.json')).resolve('tsx')).href;
 const children: { name: string; child: ChildProcess }[] = [];
+/** Local stand-ins started for subgraphs (stopped with everything else). */
+const localServices: { name: string; services: LocalServices }[] = [];
+const startLogger = createLogger('start', env.LOG_LEVEL ?? 'info');
 let stopping = false;
 
 /** Development signing keys, made once per checkout, unless JWT_PRIVATE_KEY/JWT_PUBLIC_KEY are set. */
@@ -108,6 +112,7 @@ async function stopAll(exitCode: number): Promise<never> {
         }),
     ),
   );
+  await Promise.all(localServices.map(({ services }) => services.stop().catch(() => {})));
   process.exit(exitCode);
 }
 
@@ -153,6 +158,12 @@ async function main(): Promise<void> {
         `[${subgraph.name}] migrations: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`,
       );
     }
+    // Local stand-ins (a Stripe-compatible server, an SMTP sink) unless env names real services.
+    const local = await subgraph.localServices?.({ env: { ...env, ...own }, logger: startLogger });
+    if (local) {
+      Object.assign(own, local.env);
+      localServices.push({ name: subgraph.name, services: local });
+    }
     const seeded = await seedSubgraph(subgraph, { env: { ...env, ...own, LOG_LEVEL: 'warn' } });
     if (seeded) console.log(`[${subgraph.name}] seeded ${seeded}`);
     const dir = subgraphDir(subgraph.name);
@@ -165,6 +176,7 @@ async function main(): Promise<void> {
   for (const [name, url] of Object.entries(urls)) {
     await waitUntil(`${name} subgraph at ${url}`, () => ready(url), { timeoutMs: 90_000, intervalMs: 300 });
   }
+  for (const { name, services } of localServices) await services.afterLaunch?.(urls[name] ?? '');
 
   const gatewayPort = Number(env.GATEWAY_PORT ?? GATEWAY_PORT);
   const gatewayUrl = subgraphUrl(gatewayPort);
@@ -191,6 +203,10 @@ ${Object.entries(urls)
   .map(([name, url]) => `  ${name.padEnd(24)}  ${url}`)
   .join('\n')}
   Kafka                     ${settings.kafkaBrokers.join(',')}
+${localServices
+  .flatMap(({ services }) => services.describe ?? [])
+  .map((line) => `  ${line}`)
+  .join('\n')}
 Demo logins: test@example.com / password123 (customer), admin@example.com / admin123 (admin)
 `);
 }

@@ -72,6 +72,17 @@ export type AnySubgraphEnv = SubgraphEnv<any, any>;
 /** The models a subgraph's env opted into. */
 export type UsesOf<E> = E extends SubgraphEnv<infer U, infer _O> ? U : never;
 
+/** Stand-ins for outside services a subgraph talks to (a Stripe-compatible server, an SMTP sink). */
+export interface LocalServices {
+  /** Settings that point the subgraph at them (merged over its env). */
+  env: Record<string, string>;
+  /** Lines `pnpm start` prints (a web mailbox's address, say). */
+  describe?: string[];
+  /** Called once the subgraph listens, with its /graphql URL (a local server that sends it webhooks). */
+  afterLaunch?: (subgraphUrl: string) => void | Promise<void>;
+  stop: () => Promise<void>;
+}
+
 export interface SubgraphDefinition<
   E extends AnySubgraphEnv = AnySubgraphEnv,
   TContext extends RequestContext = RequestContext,
@@ -86,6 +97,14 @@ export interface SubgraphDefinition<
   build: (deps: BuildDeps<UsesOf<E>, ConfigOf<E>>) => Promise<SubgraphParts<TContext>>;
   /** Idempotent demo data; returns one line saying what it seeded. */
   seed?: (deps: SubgraphDeps<UsesOf<E>, ConfigOf<E>>) => Promise<string>;
+  /**
+   * Starts local stand-ins for outside services when `env` names no real one (development and tests), or
+   * returns undefined. `pnpm start` and the testkit call it before launching the subgraph.
+   */
+  localServices?: (context: {
+    env: Record<string, string | undefined>;
+    logger: Logger;
+  }) => Promise<LocalServices | undefined>;
 }
 
 /** A subgraph, defined once in its `src/subgraph.ts` and listed in subgraphs/registry.ts. */

@@ -5,6 +5,7 @@ export {
   type BuildDeps,
   defineSubgraph,
   type KafkaDeps,
+  type LocalServices,
   type PostgresDeps,
   type PrismaAdapterFactory,
   type RedisDeps,

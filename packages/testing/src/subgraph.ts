@@ -160,6 +160,11 @@ export async function startTestSubgraph(
   const sql: string[] = [];
   const logger = testLogger(definition.name);
   try {
+    const local = await definition.localServices?.({ env, logger });
+    if (local) {
+      cleanups.push(() => local.stop());
+      Object.assign(env, local.env);
+    }
     if (options.seed) await seedSubgraph(definition, { env, logger });
     const running = await launchSubgraph(definition, {
       env,
@@ -168,6 +173,7 @@ export async function startTestSubgraph(
       logger,
       wrapAdapter: (adapter) => recordingAdapter(adapter, (statement) => sql.push(statement)),
     });
+    await local?.afterLaunch?.(running.url);
     return {
       ...running,
       keys,
