@@ -24,8 +24,11 @@ export interface TestSupergraph {
  * database, all sharing one key pair, one Kafka topic prefix and one Redis key prefix (so events flow between
  * them), seeded with the demo data, composed with their test URLs behind the real gateway.
  */
-export async function startTestSupergraph(): Promise<TestSupergraph> {
-  const started = await startTestSubgraphs({ seed: true });
+export async function startTestSupergraph(
+  options: { only?: readonly string[]; env?: Record<string, string> } = {},
+): Promise<TestSupergraph> {
+  // With `only`, the other registered subgraphs are composed in but not started (their fields fail).
+  const started = await startTestSubgraphs({ ...options, seed: true });
   try {
     const { supergraphSdl } = await composeSupergraph(
       Object.fromEntries(Object.entries(started.subgraphs).map(([name, subgraph]) => [name, subgraph.url])),

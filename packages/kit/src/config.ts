@@ -97,10 +97,16 @@ export const envModels = {
     KAFKA_TOPIC_PREFIX: z.string().default(''),
   }),
   smtp: z.object({
-    /** smtp://user:pass@host:port (smtps:// for implicit TLS); the development sink listens on 1025. */
-    SMTP_URL: z
-      .url({ protocol: /^smtps?$/, error: 'must be an smtp:// URL' })
-      .default('smtp://127.0.0.1:1025'),
+    /** Empty: no SMTP server configured (`pnpm start` and tests then run a local sink with a web mailbox). */
+    SMTP_HOST: z.string().default(''),
+    SMTP_PORT: port.default(587),
+    SMTP_USER: z.string().default(''),
+    SMTP_PASS: z.string().default(''),
+    /** true: TLS from the first byte (port 465); false: STARTTLS when the server offers it. */
+    SMTP_SECURE: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
     MAIL_FROM: z.string().min(3).default('Shop <no-reply@shop.local>'),
   }),
   stripe: z.object({
