@@ -1,3 +1,4 @@
+import { badRequestBodies, expectNoLeak, rawPost } from '@shop/testing';
 import { gql } from 'graphql-tag';
 import { createClient } from 'graphql-ws';
 import { exportSPKI, generateKeyPair } from 'jose';
@@ -47,23 +48,6 @@ const typeDefs = gql`
 `;
 
 /** What must never be in an answer: an address, a path, a stack frame, an error class, SQL. */
-function expectNoLeak(text: string): void {
-  for (const leak of [
-    /127\.0\.0\.1/,
-    /localhost:/,
-    /\/work\//,
-    /\/tmp\//,
-    /node_modules/,
-    /file:\/\//,
-    // " at " as in a stack frame; graphql-js writes `at "input.price"` for the path of a refused value.
-    / at (?!\\?")/,
-    /Error:/,
-    /stack/i,
-    /prisma|SELECT /i,
-  ]) {
-    expect(text, `answer matches ${leak}`).not.toMatch(leak);
-  }
-}
 
 interface Answer {
   status: number;
@@ -90,47 +74,12 @@ async function expectRefused(url: string, init: RequestInit, status: number, cod
 }
 
 const json = { 'content-type': 'application/json' };
-const post = (body: string, headers: Record<string, string> = json): RequestInit => ({
-  method: 'POST',
-  headers,
-  body,
-});
+const post = rawPost;
 const graphql = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
   post(JSON.stringify({ query, variables, operationName }));
 
 /** Requests an HTTP client can get wrong before GraphQL is even reached. */
-const badBodies: [string, RequestInit, number, string][] = [
-  ['malformed JSON', post('{"query": "{ __typename }"'), 400, 'BAD_REQUEST'],
-  ['a body that is just null', post('null'), 400, 'BAD_REQUEST'],
-  ['a body that is just a number', post('123'), 400, 'BAD_REQUEST'],
-  ['a body that is just a string', post('"{ __typename }"'), 400, 'BAD_REQUEST'],
-  [
-    'a latin1 body',
-    post('{"query": "{ __typename }"}', { 'content-type': 'application/json; charset=latin1' }),
-    415,
-    'UNSUPPORTED_MEDIA_TYPE',
-  ],
-  [
-    'a br-encoded body',
-    post('{"query": "{ __typename }"}', { ...json, 'content-encoding': 'br' }),
-    415,
-    'UNSUPPORTED_MEDIA_TYPE',
-  ],
-  [
-    'an unknown content-encoding',
-    post('{"query": "{ __typename }"}', { ...json, 'content-encoding': 'x-unknown' }),
-    415,
-    'UNSUPPORTED_MEDIA_TYPE',
-  ],
-  [
-    'a body over 1 MB',
-    post(JSON.stringify({ query: `{ __typename } # ${'x'.repeat(1024 * 1024)}` })),
-    413,
-    'PAYLOAD_TOO_LARGE',
-  ],
-  ['an empty JSON object', post('{}'), 400, 'BAD_REQUEST'],
-  ['a query that is not a string', post('{"query": 42}'), 400, 'BAD_REQUEST'],
-];
+const badBodies = badRequestBodies;
 
 function captureLogs() {
   const lines: Record<string, unknown>[] = [];

@@ -1,3 +1,4 @@
+export { badRequestBodies, expectNoLeak, leakPatterns, rawPost } from './client-mistakes';
 export {
   createEmptyTestDatabase,
   createTestDatabase,
