@@ -8,6 +8,7 @@ import type { AnySubgraph } from '@shop/runtime';
 export const subgraphRegistry = {
   users: () => import('./users/src/subgraph'),
   products: () => import('./products/src/subgraph'),
+  cart: () => import('./cart/src/subgraph'),
 } satisfies Record<string, () => Promise<{ subgraph: AnySubgraph }>>;
 
 export type SubgraphName = keyof typeof subgraphRegistry;
