@@ -1,0 +1,457 @@
+import { isRecordNotFound, refuseDuplicates } from '@shop/db';
+import { claimEvent, type Enqueue, type OutboxTransactionOptions, outboxTransaction } from '@shop/events';
+import type {
+  Inventory,
+  OrderStockState,
+  Prisma,
+  PrismaClient,
+  StockReservation,
+  StockTransaction,
+} from './generated/prisma/client';
+
+/** An inventory item as the rest of the subgraph sees it (no Prisma types). */
+export interface InventoryRecord {
+  id: string;
+  productId: string;
+  sku: string;
+  availableQuantity: number;
+  reservedQuantity: number;
+  totalQuantity: number;
+  reorderLevel: number;
+  reorderQuantity: number;
+  /** A low-stock alert was published for the current dip (see schema.prisma). */
+  lowStockAlerted: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type StockTransactionType =
+  | 'PURCHASE'
+  | 'SALE'
+  | 'RETURN'
+  | 'DAMAGE'
+  | 'ADJUSTMENT'
+  | 'RESERVATION'
+  | 'RELEASE';
+
+export interface StockTransactionRecord {
+  id: string;
+  inventoryId: string;
+  type: StockTransactionType;
+  quantity: number;
+  reference: string | null;
+  notes: string | null;
+  availableAfter: number;
+  reservedAfter: number;
+  totalAfter: number;
+  createdAt: Date;
+}
+
+export type ReservationStatus = 'ACTIVE' | 'EXPIRED' | 'COMPLETED' | 'CANCELLED';
+
+export interface ReservationRecord {
+  id: string;
+  inventoryId: string;
+  orderId: string;
+  userId: string;
+  quantity: number;
+  status: ReservationStatus;
+  expiresAt: Date;
+  completedAt: Date | null;
+}
+
+/** What this subgraph knows of one order (its row is the order's lock). */
+export interface OrderStateRecord {
+  orderId: string;
+  placement: 'RESERVED' | 'FAILED' | 'SKIPPED' | null;
+  failureReason: string | null;
+  cancelledAt: Date | null;
+  cancelReason: string | null;
+  paymentAuthorizedAt: Date | null;
+}
+
+/** A `Product` reference of another subgraph that this one extends. */
+export interface ProductReference {
+  id: string;
+}
+
+/** One change of an item's quantities: the three deltas, and how the audit trail records it. */
+export interface StockChange {
+  type: StockTransactionType;
+  availableDelta: number;
+  reservedDelta: number;
+  totalDelta: number;
+  /** The signed quantity the transaction row shows. */
+  quantity: number;
+  reference: string | null;
+  notes: string | null;
+}
+
+export interface NewInventory {
+  productId: string;
+  sku: string;
+  reorderLevel: number;
+  reorderQuantity: number;
+}
+
+export interface InventoryChanges {
+  sku?: string;
+  reorderLevel?: number;
+  reorderQuantity?: number;
+}
+
+export interface NewReservation {
+  inventoryId: string;
+  orderId: string;
+  userId: string;
+  quantity: number;
+  expiresAt: Date;
+}
+
+/** Where a keyset page starts: strictly after this (createdAt, id), newest first. */
+export interface Position {
+  createdAt: Date;
+  id: string;
+}
+
+function toRecord(row: Inventory): InventoryRecord {
+  return {
+    id: row.id,
+    productId: row.productId,
+    sku: row.sku,
+    availableQuantity: row.availableQuantity,
+    reservedQuantity: row.reservedQuantity,
+    totalQuantity: row.totalQuantity,
+    reorderLevel: row.reorderLevel,
+    reorderQuantity: row.reorderQuantity,
+    lowStockAlerted: row.lowStockAlerted,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function toTransaction(row: StockTransaction): StockTransactionRecord {
+  return {
+    id: row.id,
+    inventoryId: row.inventoryId,
+    type: row.type,
+    quantity: row.quantity,
+    reference: row.reference,
+    notes: row.notes,
+    availableAfter: row.availableAfter,
+    reservedAfter: row.reservedAfter,
+    totalAfter: row.totalAfter,
+    createdAt: row.createdAt,
+  };
+}
+
+function toReservation(row: StockReservation): ReservationRecord {
+  return {
+    id: row.id,
+    inventoryId: row.inventoryId,
+    orderId: row.orderId,
+    userId: row.userId,
+    quantity: row.quantity,
+    status: row.status,
+    expiresAt: row.expiresAt,
+    completedAt: row.completedAt,
+  };
+}
+
+function toOrderState(row: OrderStockState): OrderStateRecord {
+  return {
+    orderId: row.orderId,
+    placement: row.placement,
+    failureReason: row.failureReason,
+    cancelledAt: row.cancelledAt,
+    cancelReason: row.cancelReason,
+    paymentAuthorizedAt: row.paymentAuthorizedAt,
+  };
+}
+
+function after(position: Position | undefined): Prisma.InventoryWhereInput {
+  if (position === undefined) return {};
+  return {
+    OR: [
+      { createdAt: { lt: position.createdAt } },
+      { createdAt: position.createdAt, id: { lt: position.id } },
+    ],
+  };
+}
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/**
+ * The inventory tables; the only code of this subgraph that talks to Prisma. Methods that lock rows only
+ * make sense on a repository bound to a transaction (`transaction(...)`).
+ */
+export class InventoryRepository {
+  constructor(
+    private readonly prisma: Db,
+    private readonly outbox?: OutboxTransactionOptions,
+  ) {}
+
+  /**
+   * Runs `work` in one database transaction with a repository bound to it and `enqueue` for its events: the
+   * rows, the processed-event mark and the events commit together (the transactional outbox) or not at all.
+   */
+  transaction<R>(work: (repository: InventoryRepository, enqueue: Enqueue) => Promise<R>): Promise<R> {
+    if (!this.outbox || !('$transaction' in this.prisma)) {
+      throw new Error('transaction() is for the root repository (nested transactions are not supported)');
+    }
+    return outboxTransaction(this.prisma, this.outbox, (tx, enqueue) =>
+      work(new InventoryRepository(tx), enqueue),
+    );
+  }
+
+  /** Marks the event processed by `group` in this transaction; false when it was processed before. */
+  claimEvent(group: string, eventId: string): Promise<boolean> {
+    return claimEvent(this.prisma, group, eventId);
+  }
+
+  // --- orders ---
+
+  /**
+   * The order's state row, created when missing and locked FOR UPDATE until the transaction ends: every
+   * handler of an order's events takes it first, so they run one after another per order.
+   */
+  async lockOrder(orderId: string): Promise<OrderStateRecord> {
+    await this.prisma.$executeRaw`
+      INSERT INTO order_stock_states (order_id, updated_at) VALUES (${orderId}::uuid, now())
+      ON CONFLICT (order_id) DO NOTHING`;
+    await this.prisma
+      .$queryRaw`SELECT 1 FROM order_stock_states WHERE order_id = ${orderId}::uuid FOR UPDATE`;
+    return toOrderState(await this.prisma.orderStockState.findUniqueOrThrow({ where: { orderId } }));
+  }
+
+  async updateOrder(
+    orderId: string,
+    changes: Partial<Omit<OrderStateRecord, 'orderId'>>,
+  ): Promise<OrderStateRecord> {
+    return toOrderState(await this.prisma.orderStockState.update({ where: { orderId }, data: changes }));
+  }
+
+  async findOrderState(orderId: string): Promise<OrderStateRecord | null> {
+    const row = await this.prisma.orderStockState.findUnique({ where: { orderId } });
+    return row === null ? null : toOrderState(row);
+  }
+
+  /**
+   * Orders with an ACTIVE reservation past its expiry, up to `limit`, their state rows locked. Rows another
+   * transaction holds (another instance's expiry run, or an event handler of that order) are skipped, not
+   * waited for: two instances never claim the same order.
+   */
+  async claimOrdersWithExpiredReservations(limit: number): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<{ order_id: string }[]>`
+      SELECT s.order_id::text AS order_id FROM order_stock_states s
+      WHERE EXISTS (
+        SELECT 1 FROM stock_reservations r
+        WHERE r.order_id = s.order_id AND r.status = 'ACTIVE' AND r.expires_at <= now()
+      )
+      ORDER BY s.order_id
+      LIMIT ${limit}
+      FOR UPDATE OF s SKIP LOCKED`;
+    return rows.map((row) => row.order_id);
+  }
+
+  // --- reservations ---
+
+  /** The order's reservations (a fresh read: what committed before this statement). */
+  async reservationsOfOrders(orderIds: readonly string[]): Promise<ReservationRecord[]> {
+    if (orderIds.length === 0) return [];
+    const rows = await this.prisma.stockReservation.findMany({
+      where: { orderId: { in: [...orderIds] } },
+      orderBy: [{ orderId: 'asc' }, { inventoryId: 'asc' }],
+    });
+    return rows.map(toReservation);
+  }
+
+  async createReservations(reservations: readonly NewReservation[]): Promise<void> {
+    await this.prisma.stockReservation.createMany({ data: [...reservations] });
+  }
+
+  async setReservationStatus(
+    ids: readonly string[],
+    status: ReservationStatus,
+    completedAt: Date | null = null,
+  ): Promise<void> {
+    await this.prisma.stockReservation.updateMany({
+      where: { id: { in: [...ids] } },
+      data: { status, completedAt },
+    });
+  }
+
+  // --- inventory items ---
+
+  /** Locks the items (FOR UPDATE, in id order so concurrent transactions never deadlock) and reads them. */
+  async lockItems(ids: readonly string[]): Promise<InventoryRecord[]> {
+    if (ids.length === 0) return [];
+    await this.prisma.$queryRaw`
+      SELECT 1 FROM inventory WHERE id = ANY(${[...ids]}::uuid[]) ORDER BY id FOR UPDATE`;
+    return this.findByIds(ids);
+  }
+
+  /** Locks the items of these products (as `lockItems`); products without an item are absent. */
+  async lockItemsOfProducts(productIds: readonly string[]): Promise<InventoryRecord[]> {
+    if (productIds.length === 0) return [];
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id::text AS id FROM inventory WHERE product_id = ANY(${[...productIds]}::uuid[])
+      ORDER BY id FOR UPDATE`;
+    return this.findByIds(rows.map((row) => row.id));
+  }
+
+  /**
+   * Applies one change to a locked item and records it in the audit trail, with the quantities after it.
+   * Postgres' CHECK constraints refuse any change that breaks the stock equation or goes negative.
+   */
+  async applyChange(inventoryId: string, change: StockChange): Promise<InventoryRecord> {
+    const row = await this.prisma.inventory.update({
+      where: { id: inventoryId },
+      data: {
+        availableQuantity: { increment: change.availableDelta },
+        reservedQuantity: { increment: change.reservedDelta },
+        totalQuantity: { increment: change.totalDelta },
+      },
+    });
+    await this.prisma.stockTransaction.create({
+      data: {
+        inventoryId,
+        type: change.type,
+        quantity: change.quantity,
+        reference: change.reference,
+        notes: change.notes,
+        availableAfter: row.availableQuantity,
+        reservedAfter: row.reservedQuantity,
+        totalAfter: row.totalQuantity,
+      },
+    });
+    return toRecord(row);
+  }
+
+  async setLowStockAlerted(inventoryId: string, alerted: boolean): Promise<InventoryRecord> {
+    return toRecord(
+      await this.prisma.inventory.update({ where: { id: inventoryId }, data: { lowStockAlerted: alerted } }),
+    );
+  }
+
+  /** @throws UniqueViolation when the product or the SKU already has an item. Starts with no units. */
+  async create(item: NewInventory): Promise<InventoryRecord> {
+    return toRecord(
+      await refuseDuplicates(() =>
+        this.prisma.inventory.create({
+          data: { ...item, availableQuantity: 0, reservedQuantity: 0, totalQuantity: 0 },
+        }),
+      ),
+    );
+  }
+
+  /** The changed item, or null when none has this id. @throws UniqueViolation on a taken SKU. */
+  async update(id: string, changes: InventoryChanges): Promise<InventoryRecord | null> {
+    try {
+      return toRecord(
+        await refuseDuplicates(() => this.prisma.inventory.update({ where: { id }, data: changes })),
+      );
+    } catch (error) {
+      if (isRecordNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async findById(id: string): Promise<InventoryRecord | null> {
+    const row = await this.prisma.inventory.findUnique({ where: { id } });
+    return row === null ? null : toRecord(row);
+  }
+
+  /** Every item among `ids` that exists, in one query. */
+  async findByIds(ids: readonly string[]): Promise<InventoryRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.inventory.findMany({
+      where: { id: { in: [...ids] } },
+      orderBy: { id: 'asc' },
+    });
+    return rows.map(toRecord);
+  }
+
+  /** The items of these products that exist, in one query. */
+  async findByProductIds(productIds: readonly string[]): Promise<InventoryRecord[]> {
+    if (productIds.length === 0) return [];
+    const rows = await this.prisma.inventory.findMany({ where: { productId: { in: [...productIds] } } });
+    return rows.map(toRecord);
+  }
+
+  async findByProductId(productId: string): Promise<InventoryRecord | null> {
+    const row = await this.prisma.inventory.findUnique({ where: { productId } });
+    return row === null ? null : toRecord(row);
+  }
+
+  /** Up to `take` items newest first, strictly after `position` when given. */
+  async list(
+    filter: { lowStockOnly: boolean },
+    take: number,
+    position?: Position,
+  ): Promise<InventoryRecord[]> {
+    if (filter.lowStockOnly) {
+      // Comparing two columns needs SQL; the ids then go through the typed client.
+      const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+        SELECT id::text AS id FROM inventory
+        WHERE available_quantity <= reorder_level
+          AND (${position === undefined}
+               OR (created_at, id) < (${position?.createdAt ?? new Date(0)}::timestamptz, ${position?.id ?? '00000000-0000-0000-0000-000000000000'}::uuid))
+        ORDER BY created_at DESC, id DESC
+        LIMIT ${take}`;
+      const byId = new Map((await this.findByIds(rows.map((row) => row.id))).map((item) => [item.id, item]));
+      return rows.flatMap((row) => byId.get(row.id) ?? []);
+    }
+    const rows = await this.prisma.inventory.findMany({
+      where: after(position),
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take,
+    });
+    return rows.map(toRecord);
+  }
+
+  /** Up to `take` of the item's transactions newest first, strictly after `position` when given. */
+  async listTransactions(
+    inventoryId: string,
+    take: number,
+    position?: Position,
+  ): Promise<StockTransactionRecord[]> {
+    const rows = await this.prisma.stockTransaction.findMany({
+      where: {
+        inventoryId,
+        ...(position === undefined
+          ? {}
+          : {
+              OR: [
+                { createdAt: { lt: position.createdAt } },
+                { createdAt: position.createdAt, id: { lt: position.id } },
+              ],
+            }),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take,
+    });
+    return rows.map(toTransaction);
+  }
+
+  /** Creates the item with its initial units unless the product has one already (the demo seed). */
+  async createIfMissing(item: NewInventory, units: number, notes: string): Promise<boolean> {
+    const existing = await this.prisma.inventory.findFirst({
+      where: { OR: [{ productId: item.productId }, { sku: item.sku }] },
+    });
+    if (existing) return false;
+    const created = await this.create(item);
+    if (units > 0) {
+      await this.applyChange(created.id, {
+        type: 'PURCHASE',
+        availableDelta: units,
+        reservedDelta: 0,
+        totalDelta: units,
+        quantity: units,
+        reference: 'seed',
+        notes,
+      });
+    }
+    return true;
+  }
+}

@@ -1,0 +1,58 @@
+import { fileURLToPath } from 'node:url';
+import { PeriodicJob } from '@shop/kit';
+import { defineSubgraph } from '@shop/runtime';
+import { inventoryEnv } from './config';
+import { createContext } from './context';
+import { inventoryConsumers } from './events/consume';
+import { inventoryFeeds } from './events/feeds';
+import { PrismaClient } from './generated/prisma/client';
+import { InventoryRepository } from './inventory.repository';
+import { InventoryService } from './inventory.service';
+import { resolvers } from './resolvers';
+import { seedInventory } from './seed';
+
+/** The inventory subgraph: stock, reservations for orders, the audit trail, low-stock alerts. */
+export const subgraph = defineSubgraph({
+  name: 'inventory',
+  env: inventoryEnv,
+  schemaPath: fileURLToPath(new URL('./schema.graphql', import.meta.url)),
+  migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
+  build: async ({ config, logger, postgres, kafka }) => {
+    const prisma = new PrismaClient({ adapter: postgres.adapter });
+    const repository = new InventoryRepository(prisma, kafka.outbox);
+    const inventory = new InventoryService(
+      repository,
+      { reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000 },
+      logger,
+    );
+    const feeds = inventoryFeeds(kafka.connection);
+    // Every instance runs it; SKIP LOCKED in the claim keeps them from releasing an order twice.
+    const expiry = new PeriodicJob({
+      name: 'reservation-expiry',
+      intervalMs: config.RESERVATION_EXPIRY_INTERVAL_MS,
+      jitterMs: Math.round(config.RESERVATION_EXPIRY_INTERVAL_MS / 10),
+      batchSize: config.RESERVATION_EXPIRY_BATCH_SIZE,
+      run: () => inventory.expireReservations(config.RESERVATION_EXPIRY_BATCH_SIZE),
+      logger,
+    });
+    return {
+      resolvers,
+      createContext: createContext(inventory, repository, feeds),
+      consumers: inventoryConsumers(inventory),
+      feeds: [feeds.lowStock, feeds.stockChanged],
+      background: [{ name: 'reservation-expiry', start: () => expiry.start(), stop: () => expiry.stop() }],
+      resources: [{ name: 'prisma', close: () => prisma.$disconnect() }],
+    };
+  },
+  seed: async ({ config, postgres, logger }) => {
+    const prisma = new PrismaClient({ adapter: postgres.adapter });
+    try {
+      return await seedInventory(prisma, { productsUrl: config.PRODUCTS_URL, logger });
+    } finally {
+      await prisma.$disconnect();
+    }
+  },
+});
+
+export { PrismaClient } from './generated/prisma/client';
+export type { InventoryRecord } from './inventory.repository';
