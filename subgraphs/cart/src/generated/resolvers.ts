@@ -148,10 +148,7 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
-/**
- * A product, owned by the products subgraph: a cart line only references it, so clients select any product field
- * through the gateway.
- */
+/** Something the shop sells. */
 export type Product = {
   __typename?: 'Product';
   /** The product's id (a UUID). */
