@@ -1,0 +1,323 @@
+import {
+  claimEvent,
+  type Enqueue,
+  type EventEnvelope,
+  type OutboxTransactionOptions,
+  outboxTransaction,
+} from '@shop/events';
+import {
+  type Notification,
+  type NotificationStatus,
+  Prisma,
+  type PrismaClient,
+} from './generated/prisma/client';
+import type { NotificationType, TemplateOverride } from './templates';
+
+export type { NotificationStatus } from './generated/prisma/client';
+
+/** A notification as the rest of the subgraph sees it (no Prisma types). */
+export interface NotificationRecord {
+  id: string;
+  userId: string | null;
+  recipient: string;
+  type: NotificationType;
+  channel: 'EMAIL';
+  subject: string;
+  content: string;
+  html: string;
+  status: NotificationStatus;
+  retryCount: number;
+  errorMessage: string | null;
+  nextAttemptAt: Date;
+  sentAt: Date | null;
+  eventId: string;
+  orderId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewNotification {
+  userId: string | null;
+  /** FAILED for one that can never be sent (its recipient is unknown); PENDING otherwise. */
+  status?: NotificationStatus;
+  errorMessage?: string | null;
+  recipient: string;
+  type: NotificationType;
+  subject: string;
+  content: string;
+  html: string;
+  eventId: string;
+  orderId: string | null;
+}
+
+/** What an order's later events need to reach its customer: kept from its order.placed. */
+export interface OrderContactRecord {
+  orderId: string;
+  userId: string;
+  email: string;
+  name: string | null;
+  total: string;
+  currency: string;
+}
+
+export interface NotificationFilter {
+  userId?: string | undefined;
+  status?: NotificationStatus | undefined;
+  type?: NotificationType | undefined;
+  recipient?: string | undefined;
+}
+
+export interface NotificationPosition {
+  createdAt: Date;
+  id: string;
+}
+
+function toRecord(row: Notification): NotificationRecord {
+  return {
+    id: row.id,
+    userId: row.userId,
+    recipient: row.recipient,
+    type: row.type as NotificationType,
+    channel: 'EMAIL',
+    subject: row.subject,
+    content: row.content,
+    html: row.html,
+    status: row.status,
+    retryCount: row.retryCount,
+    errorMessage: row.errorMessage,
+    nextAttemptAt: row.nextAttemptAt,
+    sentAt: row.sentAt,
+    eventId: row.eventId,
+    orderId: row.orderId,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function whereOf(filter: NotificationFilter): Prisma.NotificationWhereInput {
+  return {
+    ...(filter.userId === undefined ? {} : { userId: filter.userId }),
+    ...(filter.status === undefined ? {} : { status: filter.status }),
+    ...(filter.type === undefined ? {} : { type: filter.type }),
+    ...(filter.recipient === undefined
+      ? {}
+      : { recipient: { equals: filter.recipient, mode: 'insensitive' } }),
+  };
+}
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/** The notifications, templates and order-contact tables; the only code of this subgraph that talks to Prisma. */
+export class NotificationsRepository {
+  constructor(
+    private readonly prisma: Db,
+    private readonly outbox?: OutboxTransactionOptions,
+  ) {}
+
+  /**
+   * Handles `event` once for `consumerGroup`: the processed-event row, the work's writes and the events it
+   * enqueues commit in one transaction (handleOnce and the outbox together). Returns 'duplicate' for an event
+   * seen before, running nothing.
+   */
+  handleOnce(
+    consumerGroup: string,
+    event: Pick<EventEnvelope, 'id'>,
+    work: (repository: NotificationsRepository, enqueue: Enqueue) => Promise<void>,
+  ): Promise<'processed' | 'duplicate'> {
+    if (!this.outbox || !('$transaction' in this.prisma)) {
+      throw new Error('handleOnce() is for the root repository (nested transactions are not supported)');
+    }
+    return outboxTransaction(this.prisma, this.outbox, async (tx, enqueue) => {
+      if (!(await claimEvent(tx, consumerGroup, event.id))) return 'duplicate' as const;
+      await work(new NotificationsRepository(tx), enqueue);
+      return 'processed' as const;
+    });
+  }
+
+  /** Inserts it, or returns null when this event already produced one for this recipient. */
+  async create(notification: NewNotification): Promise<NotificationRecord | null> {
+    const rows = await this.prisma.notification.createManyAndReturn({
+      data: [notification],
+      skipDuplicates: true,
+    });
+    const row = rows[0];
+    return row === undefined ? null : toRecord(row);
+  }
+
+  async findById(id: string): Promise<NotificationRecord | null> {
+    const row = await this.prisma.notification.findUnique({ where: { id } });
+    return row === null ? null : toRecord(row);
+  }
+
+  /** Up to `take` notifications newest first (createdAt desc, id desc), strictly after `after` when given. */
+  async list(
+    filter: NotificationFilter,
+    take: number,
+    after?: NotificationPosition,
+  ): Promise<NotificationRecord[]> {
+    const where = whereOf(filter);
+    const rows = await this.prisma.notification.findMany({
+      where:
+        after === undefined
+          ? where
+          : {
+              AND: [
+                where,
+                {
+                  OR: [
+                    { createdAt: { lt: after.createdAt } },
+                    { createdAt: after.createdAt, id: { lt: after.id } },
+                  ],
+                },
+              ],
+            },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take,
+    });
+    return rows.map(toRecord);
+  }
+
+  count(filter: NotificationFilter): Promise<number> {
+    return this.prisma.notification.count({ where: whereOf(filter) });
+  }
+
+  /**
+   * Claims up to `limit` due PENDING notifications for one delivery attempt: FOR UPDATE SKIP LOCKED, so
+   * instances never claim the same row, and the claim moves next_attempt_at `leaseMs` ahead, so a crashed
+   * sender's rows come back after the lease instead of staying claimed.
+   */
+  async claimDue(limit: number, leaseMs: number): Promise<NotificationRecord[]> {
+    const ids = await this.prisma.$queryRaw<{ id: string }[]>`
+      UPDATE notifications
+         SET next_attempt_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
+       WHERE id IN (
+         SELECT id FROM notifications
+          WHERE status = 'PENDING' AND next_attempt_at <= now()
+          ORDER BY next_attempt_at, id
+          LIMIT ${limit}
+          FOR UPDATE SKIP LOCKED)
+      RETURNING id`;
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.notification.findMany({
+      where: { id: { in: ids.map((row) => row.id) } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+    return rows.map(toRecord);
+  }
+
+  /** Delivered: SENT (only while still PENDING, so an admin's change in between is not overwritten). */
+  async markSent(id: string, sentAt: Date): Promise<void> {
+    await this.prisma.notification.updateMany({
+      where: { id, status: 'PENDING' },
+      data: { status: 'SENT', sentAt, errorMessage: null },
+    });
+  }
+
+  /** A failed attempt: PENDING again at `retryAt`, or FAILED for good when `retryAt` is null. */
+  async markAttemptFailed(id: string, errorMessage: string, retryAt: Date | null): Promise<void> {
+    await this.prisma.notification.updateMany({
+      where: { id, status: 'PENDING' },
+      data: {
+        retryCount: { increment: 1 },
+        errorMessage: errorMessage.slice(0, 1000),
+        ...(retryAt === null ? { status: 'FAILED' } : { nextAttemptAt: retryAt }),
+      },
+    });
+  }
+
+  /** FAILED → PENDING, due now, with a fresh count of attempts; null when it is not FAILED (or not there). */
+  async requeueFailed(id: string): Promise<NotificationRecord | null> {
+    const updated = await this.prisma.notification.updateMany({
+      where: { id, status: 'FAILED' },
+      data: { status: 'PENDING', retryCount: 0, nextAttemptAt: new Date() },
+    });
+    return updated.count === 0 ? null : this.findById(id);
+  }
+
+  /** Records (or refreshes) an order's contact; the first order.placed wins, a replay changes nothing. */
+  async saveOrderContact(contact: OrderContactRecord): Promise<void> {
+    await this.prisma.orderContact.upsert({
+      where: { orderId: contact.orderId },
+      create: { ...contact, total: new Prisma.Decimal(contact.total) },
+      update: {},
+    });
+  }
+
+  async findOrderContact(orderId: string): Promise<OrderContactRecord | null> {
+    const row = await this.prisma.orderContact.findUnique({ where: { orderId } });
+    return row === null
+      ? null
+      : {
+          orderId: row.orderId,
+          userId: row.userId,
+          email: row.email,
+          name: row.name,
+          total: row.total.toFixed(2),
+          currency: row.currency,
+        };
+  }
+
+  /**
+   * Serialises the handling of one order's events (its order.placed against an early order.shipped, say)
+   * for the rest of the caller's transaction, so an event is never parked just after its contact arrived.
+   */
+  async lockOrder(orderId: string): Promise<void> {
+    await this.prisma
+      .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`notifications:order:${orderId}`}, 0))`;
+  }
+
+  /** Keeps an event whose order's contact is not known yet (a redelivery of it changes nothing). */
+  async parkEvent(event: EventEnvelope, orderId: string): Promise<void> {
+    await this.prisma.parkedEvent.createMany({
+      data: [
+        {
+          eventId: event.id,
+          orderId,
+          type: event.type,
+          envelope: event as unknown as Prisma.InputJsonObject,
+        },
+      ],
+      skipDuplicates: true,
+    });
+  }
+
+  /** Removes and returns the events parked for this order, oldest first (inside the caller's transaction). */
+  async takeParked(orderId: string): Promise<EventEnvelope[]> {
+    const rows = await this.prisma.$queryRaw<{ envelope: EventEnvelope }[]>`
+      DELETE FROM parked_events WHERE order_id = ${orderId}::uuid RETURNING envelope, parked_at`;
+    return rows.map((row) => row.envelope);
+  }
+
+  /** Removes and returns up to `limit` events parked before `before` (SKIP LOCKED: one instance takes each). */
+  async takeExpiredParked(before: Date, limit: number): Promise<{ event: EventEnvelope; orderId: string }[]> {
+    const rows = await this.prisma.$queryRaw<{ envelope: EventEnvelope; order_id: string }[]>`
+      DELETE FROM parked_events WHERE event_id IN (
+        SELECT event_id FROM parked_events WHERE parked_at < ${before}
+         ORDER BY parked_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+      RETURNING envelope, order_id`;
+    return rows.map((row) => ({ event: row.envelope, orderId: row.order_id }));
+  }
+
+  /** Runs `work` in one transaction with a repository bound to it (no events). */
+  transaction<R>(work: (repository: NotificationsRepository) => Promise<R>): Promise<R> {
+    if (!('$transaction' in this.prisma)) throw new Error('transaction() is for the root repository');
+    return this.prisma.$transaction((tx) => work(new NotificationsRepository(tx)));
+  }
+
+  /** The active override of a file template, if an admin stored one. */
+  async findActiveTemplate(name: string): Promise<TemplateOverride | null> {
+    const row = await this.prisma.notificationTemplate.findFirst({ where: { name, active: true } });
+    return row;
+  }
+
+  /** Stores (or replaces) a template override; for admins' tooling and tests. */
+  async saveTemplate(
+    template: Omit<TemplateOverride, 'id' | 'updatedAt'> & { active: boolean },
+  ): Promise<void> {
+    await this.prisma.notificationTemplate.upsert({
+      where: { name: template.name },
+      create: template,
+      update: template,
+    });
+  }
+}
