@@ -111,4 +111,18 @@ describe('schema.prisma and the migrations agree', () => {
     expect(Object.keys(readContact).sort()).toEqual(Object.values(Prisma.OrderContactScalarFieldEnum).sort());
     expect(readContact).toEqual(contact);
   });
+
+  it('ParkedEvent: every field', async () => {
+    const parked = {
+      eventId: randomUUID(),
+      orderId: randomUUID(),
+      type: 'order.shipped',
+      envelope: { id: 'x', data: { orderId: 'y', nested: [1, 'two', null] } },
+      parkedAt: new Date('2026-02-01T10:11:12.345Z'),
+    };
+    await db.client.parkedEvent.create({ data: parked });
+    const read = await db.client.parkedEvent.findUniqueOrThrow({ where: { eventId: parked.eventId } });
+    expect(Object.keys(read).sort()).toEqual(Object.values(Prisma.ParkedEventScalarFieldEnum).sort());
+    expect(read).toEqual(parked);
+  });
 });
