@@ -16,6 +16,7 @@ import {
   type TestSubgraph,
   type TopicReader,
   uniqueEmail,
+  waitFor,
 } from '@shop/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { PrismaClient, subgraph } from '../src/subgraph';
@@ -47,8 +48,11 @@ export interface OrdersHarness {
   ) => Promise<GraphQLResponse<D>>;
   /** An active product at this price, created through the products subgraph. */
   product: (price?: string) => Promise<{ id: string; sku: string; name: string; price: string }>;
-  /** Publishes an event as inventory or payments would, to the orders' consumers. */
-  publish: <T extends EventType>(type: T, data: EventData<T>) => Promise<string>;
+  /**
+   * Publishes an event as inventory or payments would, to the orders' consumers; `times` > 1 sends the very
+   * same envelope again (a redelivery). Resolves to the event id.
+   */
+  publish: <T extends EventType>(type: T, data: EventData<T>, times?: number) => Promise<string>;
   /** Reads a topic of this test's Kafka prefix from its start. */
   readTopic: (type: EventType) => Promise<TopicReader>;
 }
@@ -128,12 +132,13 @@ export function useOrders(options: { env?: Record<string, string> } = {}): Order
         const created = await createProduct(products.url, admin.token, { price });
         return { id: created.id, sku: created.sku, name: created.name, price: created.price.amount };
       },
-      publish: async (type, data) => {
+      publish: async (type, data, times = 1) => {
         const source = type.startsWith('payment.') ? 'payments' : 'inventory';
         const event = createEvent(type, data, { source });
+        const message = { key: (data as { orderId: string }).orderId, value: JSON.stringify(event) };
         await producer.send({
           topic: kafka.connection.topic(type),
-          messages: [{ key: (data as { orderId: string }).orderId, value: JSON.stringify(event) }],
+          messages: Array.from({ length: times }, () => message),
         });
         return event.id;
       },
@@ -177,6 +182,24 @@ export function eventsOf(reader: TopicReader, orderId: string) {
   return reader.messages
     .map((message) => parseEnvelope(message.value))
     .filter((event) => (event.data as { orderId?: string }).orderId === orderId);
+}
+
+/** Resolves once the orders consumer group has handled (or skipped as a duplicate) this event. */
+export async function processed(harness: OrdersHarness, eventId: string): Promise<void> {
+  await waitFor(`event ${eventId} processed`, async () => {
+    const rows = await harness.prisma.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM processed_events WHERE event_id = ${eventId}::uuid`;
+    return (rows[0]?.n ?? 0) > 0;
+  });
+}
+
+/** The order's history rows as "from>to:reason@source", oldest first. */
+export async function historyOf(harness: OrdersHarness, orderId: string): Promise<string[]> {
+  const rows = await harness.prisma.orderStatusHistory.findMany({
+    where: { orderId },
+    orderBy: { seq: 'asc' },
+  });
+  return rows.map((row) => `${row.fromStatus ?? '-'}>${row.toStatus}:${row.reason ?? ''}@${row.source}`);
 }
 
 /** How many events the outbox holds (published or not). */
