@@ -100,17 +100,19 @@ describe('user carts', () => {
     const a = await h.product({ price: '1.25' });
     const b = await h.product();
     const responses = await Promise.all(
+      // 40 for one line, 10 for another that starts at the same time.
       Array.from({ length: 50 }, (_, i) =>
-        call(ADD, { productId: i % 2 === 0 ? a.id : b.id, quantity: 1 }, token),
+        call(ADD, { productId: i % 5 === 0 ? b.id : a.id, quantity: 1 }, token),
       ),
     );
     expect(responses.flatMap(codes)).toEqual([]);
     const cart = await read({}, token);
     expect(cart.itemCount).toBe(50);
     expect(cart.items.find((item) => item.product.id === a.id)).toMatchObject({
-      quantity: 25,
-      lineTotal: { amount: '31.25' },
+      quantity: 40,
+      lineTotal: { amount: '50.00' },
     });
+    expect(cart.items.find((item) => item.product.id === b.id)?.quantity).toBe(10);
     expect(await h.redis.redis.hlen(`cart:${userId}`)).toBe(2);
   });
 
@@ -182,6 +184,20 @@ describe('user carts', () => {
     expect(codes(await call(CART, { guestCartId: alice.userId }, bob.token))).toEqual(['BAD_USER_INPUT']);
     expect(codes(await call(UPDATE, { productId: a.id, quantity: 1 }, bob.token))).toEqual(['NOT_FOUND']);
     expect((await read({}, alice.token)).items[0]?.quantity).toBe(2);
+  });
+});
+
+describe("orders' checkout query", () => {
+  it('gets the lines of the user cart or of a guest cart, with the customer token', async () => {
+    const CHECKOUT_CART = `query CheckoutCart($guestCartId: ID) { cart(guestCartId: $guestCartId) { id items { quantity product { id } } } }`;
+    const { token, userId } = await h.customer();
+    const a = await h.product();
+    await add({ productId: a.id, quantity: 2 }, token);
+    const guest = await add({ productId: a.id, quantity: 5 });
+    const mine = await h.carts.main?.graphql(CHECKOUT_CART, {}, token);
+    expect(mine?.data).toEqual({ cart: { id: userId, items: [{ quantity: 2, product: { id: a.id } }] } });
+    const guests = await h.carts.main?.graphql(CHECKOUT_CART, { guestCartId: guest.id }, token);
+    expect(guests?.data).toEqual({ cart: { id: guest.id, items: [{ quantity: 5, product: { id: a.id } }] } });
   });
 });
 

@@ -85,7 +85,8 @@ export type Mutation = {
   /**
    * Puts units of an active product in the cart, adding to the line when the product is already there. The line's
    * quantity may not exceed the shop's limit, nor the cart its number of lines. An anonymous caller without
-   * `guestCartId` gets a new guest cart: its `id` is the `guestCartId` of later calls.
+   * `guestCartId` gets a new guest cart: its `id` is the `guestCartId` of later calls. Refused while the product
+   * catalogue cannot be reached (the product cannot be checked then).
    */
   addCartItem: Cart;
   /** Empties the cart (nothing happens when it is empty already). */
