@@ -1,0 +1,3 @@
+import { defineProjectPrismaConfig } from '@shop/db/prisma-config';
+
+export default defineProjectPrismaConfig();

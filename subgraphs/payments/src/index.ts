@@ -1,0 +1,4 @@
+import { runSubgraph } from '@shop/runtime';
+import { subgraph } from './subgraph';
+
+await runSubgraph(subgraph);

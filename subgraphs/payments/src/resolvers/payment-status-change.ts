@@ -1,0 +1,5 @@
+import type { PaymentStatusChangeResolvers } from '../generated/resolvers';
+
+export const PaymentStatusChange: PaymentStatusChangeResolvers = {
+  at: (change) => change.createdAt,
+};
