@@ -9,6 +9,7 @@ export const subgraphRegistry = {
   users: () => import('./users/src/subgraph'),
   products: () => import('./products/src/subgraph'),
   cart: () => import('./cart/src/subgraph'),
+  notifications: () => import('./notifications/src/subgraph'),
 } satisfies Record<string, () => Promise<{ subgraph: AnySubgraph }>>;
 
 export type SubgraphName = keyof typeof subgraphRegistry;
