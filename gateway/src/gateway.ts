@@ -19,6 +19,12 @@ import {
 } from '@shop/kit';
 import { GraphQLError } from 'graphql';
 import { depthLimitPlugin } from './depth-limit';
+import {
+  defaultSubscriptionLimits,
+  type SubscriptionLimits,
+  type SubscriptionServer,
+  serveSubscriptions,
+} from './subscriptions/server';
 
 /** What the gateway knows of a request: the caller's raw token, already verified once here, and its id. */
 export interface GatewayContext {
@@ -103,12 +109,29 @@ export interface GatewayOptions {
   /** Deepest selection inside `__schema`/`__type` (Apollo Sandbox's introspection query is 15 deep). */
   maxIntrospectionDepth?: number;
   corsOrigins?: readonly string[];
+  /** Limits of graphql-ws subscriptions (defaults: defaultSubscriptionLimits). */
+  subscriptionLimits?: Partial<SubscriptionLimits>;
+  /**
+   * Subscription root fields that are the same for every caller with a role (not personal): identical
+   * operations of such callers share one upstream subscription and one hydration per event.
+   */
+  sharedSubscriptions?: Readonly<Record<string, 'ADMIN' | 'CUSTOMER'>>;
 }
+
+/** Root fields shared by default: low-stock alerts are one feed for every admin. */
+export const defaultSharedSubscriptions: Readonly<Record<string, 'ADMIN' | 'CUSTOMER'>> = {
+  lowStockAlerts: 'ADMIN',
+};
 
 export interface RunningGateway {
   url: string;
+  /** The graphql-ws endpoint (same port and path as HTTP). */
+  wsUrl: string;
   httpServer: Server;
   health: HealthState;
+  subscriptions: SubscriptionServer;
+  /** Loads another supergraph; open subscriptions end with SUPERGRAPH_RELOADED. */
+  reloadSupergraph: (supergraphSdl: string) => void;
   stop: () => Promise<void>;
 }
 
@@ -119,18 +142,29 @@ export interface RunningGateway {
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { logger, tokenVerifier } = options;
+  const subgraphUrl = (name: string, url: string | undefined) => {
+    const target = options.subgraphUrls?.[name] ?? url;
+    if (!target) throw new Error(`subgraph ${name} has no URL`);
+    return target;
+  };
+  let update: ((supergraphSdl: string) => void) | undefined;
   const gateway = new ApolloGateway({
-    supergraphSdl: options.supergraphSdl,
-    buildService: ({ name, url }) => {
-      const target = options.subgraphUrls?.[name] ?? url;
-      if (!target) throw new Error(`subgraph ${name} has no URL`);
-      return new AuthForwardingDataSource(target, name, logger);
+    // The function form keeps the `update` hook, so the supergraph can be reloaded (SIGHUP, tests).
+    supergraphSdl: async (hooks) => {
+      update = hooks.update;
+      return { supergraphSdl: options.supergraphSdl };
     },
+    buildService: ({ name, url }) => new AuthForwardingDataSource(subgraphUrl(name, url), name, logger),
     logger,
   });
+  let subscriptions: SubscriptionServer | undefined;
   // The supergraph knows Decimal and DateTime only by name; give them the kit's checks, so an invalid value is
-  // refused here (BAD_USER_INPUT, 400) rather than by a subgraph after planning.
-  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => applyKitScalars(apiSchema));
+  // refused here (BAD_USER_INPUT, 400) rather than by a subgraph after planning. A reload (any load after the
+  // first) ends open subscriptions: their plans belong to the old supergraph.
+  gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
+    applyKitScalars(apiSchema);
+    subscriptions?.supergraphReloaded();
+  });
   const app = createApp();
   const httpServer = createServer(app);
   const health: HealthState = { draining: false };
@@ -144,9 +178,30 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ApolloServerPluginDrainHttpServer({ httpServer }),
       requestGuardsPlugin(),
       depthLimitPlugin(options.maxQueryDepth ?? 12, options.maxIntrospectionDepth ?? 20),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await subscriptions?.dispose();
+            },
+          };
+        },
+      },
     ],
   });
   await server.start();
+  subscriptions = serveSubscriptions({
+    httpServer,
+    gateway,
+    apollo: server,
+    tokenVerifier,
+    logger,
+    limits: { ...defaultSubscriptionLimits, ...options.subscriptionLimits },
+    maxQueryDepth: options.maxQueryDepth ?? 12,
+    maxIntrospectionDepth: options.maxIntrospectionDepth ?? 20,
+    subgraphUrl,
+    shared: options.sharedSubscriptions ?? defaultSharedSubscriptions,
+  });
 
   mountHealthRoutes(app, {}, health);
   mountGraphQL(app, server, {
@@ -162,10 +217,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   mountErrorHandlers(app, logger);
   const url = await listen(httpServer, options.port, options.host);
   logger.info({ url }, 'gateway ready');
+  const running = subscriptions;
   return {
     url,
+    wsUrl: url.replace(/^http/, 'ws'),
     httpServer,
     health,
+    subscriptions: running,
+    reloadSupergraph: (supergraphSdl) => {
+      if (!update) throw new Error('the gateway has not loaded a supergraph yet');
+      update(supergraphSdl);
+    },
     stop: async () => {
       health.draining = true;
       await server.stop();

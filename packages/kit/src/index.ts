@@ -78,3 +78,16 @@ export {
 } from './server';
 export { Shutdown } from './shutdown';
 export { parseInput } from './validation';
+export {
+  CloseCode,
+  createGraphQLWsClient,
+  type GraphQLWsClient,
+  type GraphQLWsClientOptions,
+  type GraphQLWsExecutionResult,
+  type GraphQLWsServerOptions,
+  type GraphQLWsSink,
+  type SubscribePayload,
+  useGraphQLWsServer,
+  WebSocket,
+  WebSocketServer,
+} from './websocket';
