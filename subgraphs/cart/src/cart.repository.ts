@@ -49,11 +49,12 @@ export function cartKey(owner: CartOwner): string {
 }
 
 // Every line is one hash field (the product id) holding JSON: q quantity, ap price when added, lp last known
-// price, c currency, av available, at added-at (epoch ms, as a string: cjson would round big numbers).
+// price, c currency, av available, at added-at (epoch microseconds from Redis' clock, as a string: cjson would
+// round big numbers; microseconds keep lines added one after the other in order).
 // Every change is one Lua script, so concurrent changes of one cart never lose each other's writes.
 
 // KEYS[1] cart; ARGV productId, quantity, mode (add | set), maxQuantity, maxLines, ttlMs, price, currency,
-// available (1/0), nowMs. `add` adds to the line (creating it), `set` sets an existing line (0 removes it).
+// available (1/0). `add` adds to the line (creating it), `set` sets an existing line (0 removes it).
 const CHANGE_LINE = `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 local quantity = tonumber(ARGV[2])
@@ -64,7 +65,8 @@ if raw then
 else
   if ARGV[3] == 'set' then return {'NOT_IN_CART', 0} end
   if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[5]) then return {'TOO_MANY_LINES', 0} end
-  line = { q = 0, ap = ARGV[7], at = ARGV[10] }
+  local now = redis.call('TIME')
+  line = { q = 0, ap = ARGV[7], at = now[1] .. string.format('%06d', tonumber(now[2])) }
 end
 if quantity > tonumber(ARGV[4]) then return {'TOO_MANY_UNITS', line.q} end
 if quantity <= 0 then
@@ -104,7 +106,8 @@ return 0
 `;
 
 // KEYS[1] the user's cart, KEYS[2] the guest cart; ARGV strategy, maxQuantity, maxLines, ttlMs.
-// Returns {lines taken from the guest cart, guest lines left out}; the guest cart is gone afterwards.
+// Guest lines go in the order they were added. Returns {lines taken from the guest cart, guest lines left out};
+// the guest cart is gone afterwards.
 const MERGE = `
 local guest = redis.call('HGETALL', KEYS[2])
 if #guest == 0 then return {0, 0} end
@@ -116,17 +119,26 @@ if strategy == 'KEEP_USER' and redis.call('HLEN', KEYS[1]) > 0 then
   left = #guest / 2
 else
   if strategy == 'KEEP_GUEST' then redis.call('DEL', KEYS[1]) end
+  local lines = {}
   for i = 1, #guest, 2 do
-    local line = cjson.decode(guest[i + 1])
-    local raw = redis.call('HGET', KEYS[1], guest[i])
+    lines[#lines + 1] = { id = guest[i], line = cjson.decode(guest[i + 1]) }
+  end
+  table.sort(lines, function(a, b)
+    local x, y = tonumber(a.line.at), tonumber(b.line.at)
+    if x == y then return a.id < b.id end
+    return x < y
+  end)
+  for _, entry in ipairs(lines) do
+    local line = entry.line
+    local raw = redis.call('HGET', KEYS[1], entry.id)
     if raw then
       local mine = cjson.decode(raw)
       mine.q = math.min(mine.q + line.q, maxQuantity)
-      redis.call('HSET', KEYS[1], guest[i], cjson.encode(mine))
+      redis.call('HSET', KEYS[1], entry.id, cjson.encode(mine))
       taken = taken + 1
     elseif redis.call('HLEN', KEYS[1]) < maxLines then
       line.q = math.min(line.q, maxQuantity)
-      redis.call('HSET', KEYS[1], guest[i], cjson.encode(line))
+      redis.call('HSET', KEYS[1], entry.id, cjson.encode(line))
       taken = taken + 1
     else
       left = left + 1
@@ -179,8 +191,9 @@ export class CartRepository {
     const fields = (results?.[0]?.[1] ?? {}) as Record<string, string>;
     const pttl = Number(results?.[1]?.[1] ?? -2);
     const lines = Object.entries(fields)
-      .map(([productId, raw]) => toLine(productId, JSON.parse(raw) as LineJson))
-      .sort((a, b) => a.addedAt.getTime() - b.addedAt.getTime() || a.productId.localeCompare(b.productId));
+      .map(([productId, raw]) => ({ productId, json: JSON.parse(raw) as LineJson }))
+      .sort((a, b) => Number(a.json.at) - Number(b.json.at) || a.productId.localeCompare(b.productId))
+      .map(({ productId, json }) => toLine(productId, json));
     return { lines, expiresAt: lines.length > 0 && pttl > 0 ? new Date(Date.now() + pttl) : null };
   }
 
@@ -209,7 +222,6 @@ export class CartRepository {
       change.price.price,
       change.price.currency,
       change.price.available ? '1' : '0',
-      Date.now(),
     )) as [string, number];
     switch (status) {
       case 'OK':
@@ -291,6 +303,6 @@ function toLine(productId: string, json: LineJson): StoredLine {
     lastPrice: json.lp,
     currency: json.c,
     available: json.av,
-    addedAt: new Date(Number(json.at)),
+    addedAt: new Date(Math.floor(Number(json.at) / 1000)),
   };
 }

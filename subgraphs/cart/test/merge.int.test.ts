@@ -69,6 +69,7 @@ describe('mergeGuestCart', () => {
     for (const id of ids.slice(3)) await c.add(id, 1, { guestCartId: guest.id });
     const merged = cartOf(await c.merge(guest.id, user.token), 'mergeGuestCart');
     expect(merged.items).toHaveLength(3);
+    // The user's two lines, then the guest's oldest line.
     expect(merged.items.map((item) => item.product.id)).toEqual(ids.slice(0, 3));
   });
 
