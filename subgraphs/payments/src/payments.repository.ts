@@ -223,7 +223,7 @@ export class PaymentsRepository {
     if (paymentIds.length === 0) return [];
     const rows = await this.prisma.paymentStatusHistory.findMany({
       where: { paymentId: { in: [...paymentIds] } },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      orderBy: { sequence: 'asc' },
     });
     return rows.map(toChange);
   }

@@ -37,6 +37,7 @@ CREATE TABLE "payment_status_history" (
     "source" "transition_source" NOT NULL,
     "notes" TEXT,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "sequence" BIGSERIAL NOT NULL,
 
     CONSTRAINT "payment_status_history_pkey" PRIMARY KEY ("id")
 );
@@ -104,7 +105,7 @@ CREATE UNIQUE INDEX "payments_idempotency_key_key" ON "payments"("idempotency_ke
 CREATE INDEX "payments_user_id_idx" ON "payments"("user_id");
 
 -- CreateIndex
-CREATE INDEX "payment_status_history_payment_id_created_at_idx" ON "payment_status_history"("payment_id", "created_at");
+CREATE INDEX "payment_status_history_payment_id_sequence_idx" ON "payment_status_history"("payment_id", "sequence");
 
 -- CreateIndex
 CREATE INDEX "idempotency_logs_expires_at_idx" ON "idempotency_logs"("expires_at");
