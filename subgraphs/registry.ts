@@ -9,6 +9,8 @@ export const subgraphRegistry = {
   users: () => import('./users/src/subgraph'),
   products: () => import('./products/src/subgraph'),
   cart: () => import('./cart/src/subgraph'),
+  inventory: () => import('./inventory/src/subgraph'),
+  orders: () => import('./orders/src/subgraph'),
   notifications: () => import('./notifications/src/subgraph'),
 } satisfies Record<string, () => Promise<{ subgraph: AnySubgraph }>>;
 

@@ -100,7 +100,7 @@ describe('the reservation expiry job', () => {
 
   it('two concurrent runs of the job function over one database release each order once', async () => {
     const a = await inventory.createItem({ availableQuantity: 100 });
-    const orderIds = Array.from({ length: 30 }, () => randomUUID());
+    const orderIds: string[] = Array.from({ length: 30 }, () => randomUUID());
     // Reservations that expired long ago, written as the placement handler writes them.
     const services = [0, 1].map(() => {
       const prisma = new PrismaClient({ adapter: createPrismaAdapter(inventory.env.DATABASE_URL ?? '') });
@@ -214,7 +214,7 @@ describe('no overselling under real concurrency', () => {
       { reservationTtlMs: 600_000 },
       testLogger('inventory'),
     );
-    const orderIds = Array.from({ length: 200 }, () => randomUUID());
+    const orderIds: string[] = Array.from({ length: 200 }, () => randomUUID());
     // 20 handlers at a time, all fighting over one row (more would only queue for the client's 10
     // connections, past Prisma's wait for a transaction: the Kafka consumer retries those, this test need not).
     const queue = [...orderIds];

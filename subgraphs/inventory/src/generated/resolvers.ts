@@ -178,7 +178,7 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
-/** A product of the catalogue, as the inventory subgraph extends it. */
+/** Something the shop sells. */
 export type Product = {
   __typename?: 'Product';
   /** The product's id (a UUID). */
