@@ -32,6 +32,20 @@ export const gatewayEnvSchema = z.object({
   MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(12),
   /** Deepest `__schema`/`__type` selection: Sandbox's introspection query is 15 deep, abusive ones far more. */
   MAX_INTROSPECTION_DEPTH: z.coerce.number().int().positive().default(20),
+  /** Subscriptions open at once through this gateway (graphql-ws on /graphql). */
+  SUBSCRIPTIONS_MAX: z.coerce.number().int().positive().default(10_000),
+  /** Subscriptions one user may have open at once (anonymous callers count per address). */
+  SUBSCRIPTIONS_MAX_PER_USER: z.coerce.number().int().positive().default(20),
+  /** Events a subscription may have waiting for a slow client before it ends (SUBSCRIPTION_QUEUE_OVERFLOW). */
+  SUBSCRIPTION_QUEUE_SIZE: z.coerce.number().int().positive().default(100),
+  /** Ping interval of websockets (clients and subgraphs); an unanswered ping closes the socket. */
+  WS_KEEPALIVE_MS: z.coerce.number().int().positive().default(12_000),
+  /** Largest websocket message accepted, in bytes (a larger one closes the socket with 1009). */
+  WS_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;

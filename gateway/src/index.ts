@@ -16,6 +16,13 @@ const gateway = await startGateway({
   maxQueryDepth: config.MAX_QUERY_DEPTH,
   maxIntrospectionDepth: config.MAX_INTROSPECTION_DEPTH,
   corsOrigins: config.CORS_ORIGINS,
+  subscriptionLimits: {
+    maxSubscriptions: config.SUBSCRIPTIONS_MAX,
+    maxSubscriptionsPerUser: config.SUBSCRIPTIONS_MAX_PER_USER,
+    maxQueue: config.SUBSCRIPTION_QUEUE_SIZE,
+    keepAliveMs: config.WS_KEEPALIVE_MS,
+    maxMessageBytes: config.WS_MAX_MESSAGE_BYTES,
+  },
   tokenVerifier: await TokenVerifier.fromPem(config.JWT_PUBLIC_KEY, {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
@@ -23,3 +30,13 @@ const gateway = await startGateway({
   logger,
 });
 shutdown.register('gateway', gateway.stop);
+
+// SIGHUP reloads the supergraph file (after `pnpm compose`): open subscriptions end with SUPERGRAPH_RELOADED.
+process.on('SIGHUP', () => {
+  try {
+    gateway.reloadSupergraph(readFileSync(config.SUPERGRAPH_PATH, 'utf8'));
+    logger.info({ path: config.SUPERGRAPH_PATH }, 'supergraph reloaded');
+  } catch (error) {
+    logger.error({ err: error }, 'supergraph reload failed; the previous one stays');
+  }
+});

@@ -453,6 +453,28 @@ describe('subscriptions through the gateway', () => {
     await settled();
   });
 
+  it("hands a shared stream over to another member when the carrier's token expires", async () => {
+    const topic = feed('admin');
+    const query = 'subscription { adminAlerts { id } }';
+    const opened = topic.opened;
+    const carrier = subscribe(connect(await keys.tokenFor('ADMIN', 2)), query);
+    await waitFor('the upstream subscription', () => topic.open.size === 1);
+    const other = subscribe(connect(await keys.tokenFor('ADMIN')), query);
+    await waitFor('both subscribers', () => gateway.subscriptions.streams.stats().subscribers === 2);
+    await carrier.ended;
+    expect([4401, 'UNAUTHENTICATED']).toContain(codeOf(carrier.error));
+    await waitFor(
+      'the upstream resubscribed with the other token',
+      () => topic.opened === opened + 2 && topic.open.size === 1,
+    );
+    topic.publish(event('h1'));
+    await waitFor('the event', () => other.values.length === 1);
+    expect(other.values[0]).toEqual({ data: { adminAlerts: { id: 'h1' } } });
+    expect(other.error).toBeUndefined();
+    other.unsubscribe();
+    await settled();
+  });
+
   it('closes a socket that sends a message larger than the limit (1009)', async () => {
     const sub = subscribe(connect(customer), alertQuery, { topic: 'x'.repeat(70 * 1024) });
     await sub.ended;

@@ -87,7 +87,7 @@ class Stream {
     private readonly owner: SubscriptionStreams,
     readonly key: string | undefined,
     private readonly prepared: PreparedSubscription,
-    private readonly carrier: Subscriber,
+    private carrier: Subscriber,
   ) {}
 
   start(): void {
@@ -148,6 +148,7 @@ class Stream {
     try {
       for (let item = this.pending.shift(); item && !this.stopped; item = this.pending.shift()) {
         if (item.kind === 'end') {
+          if (item.error?.extensions.code === 'UNAUTHENTICATED' && this.handOver(item.error)) continue;
           this.stop();
           for (const member of [...this.members]) member.channel.end(item.error);
           return;
@@ -160,6 +161,31 @@ class Stream {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /**
+   * A shared stream runs upstream with one member's credentials (the carrier's). When the subgraph refuses them
+   * (the carrier's token expired), the stream resubscribes with the member whose token lasts longest; members
+   * holding the refused token end with the error (their own sockets close at that expiry anyway). An event
+   * published during the resubscription (milliseconds) can be missed by the other members: the feeds keep no
+   * history.
+   */
+  private handOver(error: GraphQLError): boolean {
+    if (!this.key) return false;
+    const refused = this.carrier.context.authorization;
+    const soon = Date.now() + 1000;
+    const next = [...this.members]
+      .map((member) => member.subscriber)
+      .filter((s) => s.context.authorization !== refused && (s.viewer?.expiresAt?.getTime() ?? 0) > soon)
+      .sort((a, b) => (b.viewer?.expiresAt?.getTime() ?? 0) - (a.viewer?.expiresAt?.getTime() ?? 0))[0];
+    if (!next) return false;
+    for (const member of [...this.members]) {
+      if (member.subscriber.context.authorization === refused) member.channel.end(error);
+    }
+    this.owner.options.logger.debug({ key: this.key }, 'shared subscription handed over to another member');
+    this.carrier = next;
+    this.start();
+    return true;
   }
 
   private stop(): void {
