@@ -250,6 +250,7 @@ describe('subscriptions through the gateway', () => {
         maxSubscriptionsPerUser: 3,
         maxSubscriptions: 4,
         maxQueue: 2,
+        keepAliveMs: 500,
         maxMessageBytes: 64 * 1024,
       },
       sharedSubscriptions: { adminAlerts: 'ADMIN' },
@@ -473,6 +474,22 @@ describe('subscriptions through the gateway', () => {
     expect(other.error).toBeUndefined();
     other.unsubscribe();
     await settled();
+  });
+
+  it('pings clients and drops one that stops answering (keep-alive)', async () => {
+    // A raw socket that never answers pings; graphql-ws clients answer them by themselves.
+    const silent = new WebSocket(gateway.wsUrl, 'graphql-transport-ws', { autoPong: false });
+    let pinged = 0;
+    silent.on('ping', () => {
+      pinged += 1;
+    });
+    await new Promise((resolve) => silent.once('open', resolve));
+    silent.send(
+      JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${customer}` } }),
+    );
+    const closed = await new Promise<number>((resolve) => silent.once('close', resolve));
+    expect(pinged).toBeGreaterThan(0);
+    expect(closed).toBe(1006); // terminated: no close handshake with a peer that does not answer
   });
 
   it('closes a socket that sends a message larger than the limit (1009)', async () => {
