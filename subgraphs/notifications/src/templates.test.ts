@@ -83,5 +83,14 @@ describe('TemplateRenderer', () => {
     override.updatedAt = new Date(3);
     const broken = await renderer.render('PAYMENT_CONFIRMATION', { ...orderVariables, amount: '5.00 USD' });
     expect(broken.subject).toBe('Payment received for order #0F8FAD5B');
+
+    // One that uses a name it did not declare fails to render (strict): the file template is used.
+    override.html = '<p>{{password}}</p>';
+    override.updatedAt = new Date(4);
+    const undeclared = await renderer.render('PAYMENT_CONFIRMATION', {
+      ...orderVariables,
+      amount: '5.00 USD',
+    });
+    expect(undeclared.subject).toBe('Payment received for order #0F8FAD5B');
   });
 });

@@ -111,13 +111,32 @@ export class TemplateRenderer {
     for (const type of Object.keys(templateDefinitions) as NotificationType[]) this.fileTemplate(type);
   }
 
+  /**
+   * The email of this type from these variables. A missing variable throws (MissingTemplateVariableError, or
+   * Handlebars' strict-mode error for a nested one). An override that fails to render (it uses a name it did
+   * not declare) is logged and the file template used instead: an admin's mistake must not lose the email.
+   */
   async render(type: NotificationType, variables: Record<string, unknown>): Promise<RenderedEmail> {
     const definition = templateDefinitions[type];
-    const template = (await this.overrideTemplate(type)) ?? this.fileTemplate(type);
+    const override = await this.overrideTemplate(type);
+    if (override) {
+      try {
+        return this.apply(definition.name, override, variables);
+      } catch (error) {
+        this.logger.warn(
+          { err: error, template: definition.name },
+          'template override failed; file template used',
+        );
+      }
+    }
+    return this.apply(definition.name, this.fileTemplate(type), variables);
+  }
+
+  private apply(name: string, template: Compiled, variables: Record<string, unknown>): RenderedEmail {
     const missing = template.variables.filter(
-      (name) => variables[name] === undefined || variables[name] === null,
+      (variable) => variables[variable] === undefined || variables[variable] === null,
     );
-    if (missing.length > 0) throw new MissingTemplateVariableError(definition.name, missing);
+    if (missing.length > 0) throw new MissingTemplateVariableError(name, missing);
     return {
       // Headers are one line.
       subject: template.subject(variables).replace(/\s+/g, ' ').trim(),
