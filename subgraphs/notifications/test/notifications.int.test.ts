@@ -398,7 +398,7 @@ describe('Subscription.notificationReceived', () => {
     const b = subscribeAs(await notifications.tokenFor(userB));
     try {
       // graphql-ws gives no acknowledgement of a subscription: let the sockets reach the server first.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
       const forA = sampleOrderPlaced({ userId: userA, userEmail: uniqueEmail('sub-a') });
       const forB = sampleOrderPlaced({ userId: userB, userEmail: uniqueEmail('sub-b') });
       await notifications.publish('order.placed', forB);
