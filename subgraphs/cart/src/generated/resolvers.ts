@@ -63,8 +63,11 @@ export type CartItem = {
   priceChanged: Scalars['Boolean']['output'];
   /** The unit price when the product was first put in the cart. */
   priceWhenAdded: Money;
-  /** The product (owned by the products subgraph). */
-  product: Product;
+  /**
+   * The product (owned by the products subgraph). Null only when the gateway cannot reach the products
+   * subgraph: the line still carries its quantity and last known price, and the answer an error for this field.
+   */
+  product?: Maybe<Product>;
   /** How many units: at least 1, at most the shop's limit per line. */
   quantity: Scalars['Int']['output'];
   /** The product's current unit price (or the last one known while the catalogue cannot be reached). */
@@ -293,7 +296,7 @@ export type CartItemResolvers<ContextType = Context, ParentType extends Resolver
   lineTotal?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   priceChanged?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   priceWhenAdded?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
-  product?: Resolver<ResolversTypes['Product'], ParentType, ContextType>;
+  product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType>;
   quantity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   unitPrice?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
 };
