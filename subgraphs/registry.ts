@@ -10,6 +10,7 @@ export const subgraphRegistry = {
   products: () => import('./products/src/subgraph'),
   cart: () => import('./cart/src/subgraph'),
   inventory: () => import('./inventory/src/subgraph'),
+  orders: () => import('./orders/src/subgraph'),
   notifications: () => import('./notifications/src/subgraph'),
 } satisfies Record<string, () => Promise<{ subgraph: AnySubgraph }>>;
 

@@ -273,7 +273,7 @@ export type PlaceOrderInput = {
   shippingAddress: ShippingAddressInput;
 };
 
-/** A product of the products subgraph, referenced by order lines. */
+/** Something the shop sells. */
 export type Product = {
   __typename?: 'Product';
   /** The product's id (a UUID). */
@@ -348,7 +348,11 @@ export type SubscriptionOrderStatusChangedArgs = {
   orderId: Scalars['ID']['input'];
 };
 
-/** A user of the users subgraph; this subgraph adds their orders. */
+/**
+ * A person with an account. Other subgraphs reference users by id. Resolving a reference needs a signed-in
+ * caller (UNAUTHENTICATED otherwise): a customer may resolve only themselves (FORBIDDEN for anyone else), an admin
+ * anyone; an unknown id resolves to null.
+ */
 export type User = {
   __typename?: 'User';
   /** The user's id (a UUID). */
@@ -358,7 +362,11 @@ export type User = {
 };
 
 
-/** A user of the users subgraph; this subgraph adds their orders. */
+/**
+ * A person with an account. Other subgraphs reference users by id. Resolving a reference needs a signed-in
+ * caller (UNAUTHENTICATED otherwise): a customer may resolve only themselves (FORBIDDEN for anyone else), an admin
+ * anyone; an unknown id resolves to null.
+ */
 export type UserOrdersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
