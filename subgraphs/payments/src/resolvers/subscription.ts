@@ -20,5 +20,7 @@ export const PaymentStatusEvent: PaymentStatusEventResolvers = {
   from: (event) => event.data.from as PaymentStatus,
   to: (event) => event.data.to as PaymentStatus,
   occurredAt: (event) => event.occurredAt,
-  payment: (event, _args, { loaders }) => loaders.paymentById.load(event.data.paymentId),
+  // The context lives as long as the subscription: read the payment afresh for every event.
+  payment: (event, _args, { loaders }) =>
+    loaders.paymentById.clear(event.data.paymentId).load(event.data.paymentId),
 };
