@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { ApolloGateway } from '@apollo/gateway';
 import type { ApolloServer } from '@apollo/server';
@@ -245,9 +246,10 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
         const variables = payload.variables ?? {};
         const refused = check(document, operation, variables);
         if (refused) return [refused];
+        // One id per operation, sent to the subgraphs (x-request-id on hydration fetches) for their log lines.
         const gatewayContext: GatewayContext = {
           authorization: ctx.extra.authorization,
-          requestId: undefined,
+          requestId: randomUUID(),
         };
         const contextValue: OperationContextValue = { gateway: gatewayContext, viewer: ctx.extra.viewer };
         const args = {
