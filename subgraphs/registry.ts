@@ -11,6 +11,7 @@ export const subgraphRegistry = {
   cart: () => import('./cart/src/subgraph'),
   inventory: () => import('./inventory/src/subgraph'),
   orders: () => import('./orders/src/subgraph'),
+  payments: () => import('./payments/src/subgraph'),
   notifications: () => import('./notifications/src/subgraph'),
 } satisfies Record<string, () => Promise<{ subgraph: AnySubgraph }>>;
 
