@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { PeriodicJob } from '@shop/kit';
 import { defineSubgraph } from '@shop/runtime';
 import { inventoryEnv } from './config';
 import { createContext } from './context';
@@ -8,6 +7,7 @@ import { inventoryFeeds } from './events/feeds';
 import { PrismaClient } from './generated/prisma/client';
 import { InventoryRepository } from './inventory.repository';
 import { InventoryService } from './inventory.service';
+import { reservationExpiryJob } from './reservation-expiry.job';
 import { resolvers } from './resolvers';
 import { seedInventory } from './seed';
 
@@ -26,21 +26,21 @@ export const subgraph = defineSubgraph({
       logger,
     );
     const feeds = inventoryFeeds(kafka.connection);
-    // Every instance runs it; SKIP LOCKED in the claim keeps them from releasing an order twice.
-    const expiry = new PeriodicJob({
-      name: 'reservation-expiry',
-      intervalMs: config.RESERVATION_EXPIRY_INTERVAL_MS,
-      jitterMs: Math.round(config.RESERVATION_EXPIRY_INTERVAL_MS / 10),
-      batchSize: config.RESERVATION_EXPIRY_BATCH_SIZE,
-      run: () => inventory.expireReservations(config.RESERVATION_EXPIRY_BATCH_SIZE),
-      logger,
-    });
     return {
       resolvers,
       createContext: createContext(inventory, repository, feeds),
       consumers: inventoryConsumers(inventory),
       feeds: [feeds.lowStock, feeds.stockChanged],
-      background: [{ name: 'reservation-expiry', start: () => expiry.start(), stop: () => expiry.stop() }],
+      background: [
+        reservationExpiryJob(
+          inventory,
+          {
+            intervalMs: config.RESERVATION_EXPIRY_INTERVAL_MS,
+            batchSize: config.RESERVATION_EXPIRY_BATCH_SIZE,
+          },
+          logger,
+        ),
+      ],
       resources: [{ name: 'prisma', close: () => prisma.$disconnect() }],
     };
   },

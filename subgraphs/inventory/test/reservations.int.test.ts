@@ -226,6 +226,24 @@ describe('payments and cancellations', () => {
     ).toEqual([{ orderId, reason: 'ORDER_CANCELLED', productIds: [a.product.id] }]);
   });
 
+  it('a payment for an order whose placement failed publishes the failure again, so payments refunds', async () => {
+    const a = await inventory.createItem({ availableQuantity: 1 });
+    const orderId = randomUUID();
+    const e = placed(orderId, [line(a.product.id, 2)]);
+    await inventory.publish(e);
+    await handled(e.id);
+    const paid = event('payment.authorized', payment(orderId), 'payments');
+    await inventory.publish(paid);
+    await handled(paid.id);
+    expect(
+      (await inventory.published('inventory.reservation-failed')).filter((f) => f.orderId === orderId),
+    ).toEqual([
+      { orderId, reason: 'INSUFFICIENT_STOCK', productIds: [a.product.id] },
+      { orderId, reason: 'INSUFFICIENT_STOCK', productIds: [] },
+    ]);
+    expect(await item(a.id)).toMatchObject({ availableQuantity: 1, totalQuantity: 1 });
+  });
+
   it('a cancel that overtakes its placement is remembered: the late placement reserves nothing', async () => {
     const a = await inventory.createItem({ availableQuantity: 10 });
     const orderId = randomUUID();
