@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { createPrismaAdapter } from '@shop/db';
 import { createEvent, type EventData, type EventType, parseEnvelope } from '@shop/events';
 import { loadSubgraphs } from '@shop/infra';
-import type { Viewer } from '@shop/kit';
+import { createGraphQLWsClient, type Viewer, WebSocket } from '@shop/kit';
 import {
   codes,
   createProduct,
@@ -208,32 +207,11 @@ export async function outboxCount(prisma: PrismaClient): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-// graphql-ws and ws are dependencies of @shop/kit (its server), not of this package: load them from there
-// rather than adding packages to the workspace (typed here with the little the tests use).
-export interface WsClient {
-  subscribe(
-    payload: { query: string; variables?: Record<string, unknown> },
-    sink: { next: (value: unknown) => void; error: (error: unknown) => void; complete: () => void },
-  ): () => void;
-  dispose(): void | Promise<void>;
-}
-const requireFromKit = createRequire(new URL('../../../packages/kit/package.json', import.meta.url));
-const graphqlWs = requireFromKit('graphql-ws') as {
-  createClient: (options: {
-    url: string;
-    webSocketImpl: unknown;
-    retryAttempts?: number;
-    connectionParams?: Record<string, unknown>;
-    on?: { connected?: () => void };
-  }) => WsClient;
-};
-const WebSocketImpl: unknown = requireFromKit('ws');
-
-/** A graphql-ws client of the orders subgraph with `caller`'s token in connectionParams. */
-export function wsClient(url: string, caller: Caller | undefined): WsClient {
-  return graphqlWs.createClient({
+/** A graphql-ws client (the kit's) of a subgraph, with `caller`'s token in connectionParams. */
+export function wsClient(url: string, caller: Caller | undefined) {
+  return createGraphQLWsClient({
     url,
-    webSocketImpl: WebSocketImpl,
+    webSocketImpl: WebSocket,
     retryAttempts: 0,
     connectionParams: caller ? { authorization: `Bearer ${caller.token}` } : {},
   });

@@ -71,7 +71,8 @@ export type Mutation = {
    * Places an order for the signed-in customer at the catalogue's current prices. Refused with BAD_USER_INPUT
    * (nothing placed, nothing published) for an unknown or inactive product, a quantity out of range, a product
    * listed twice, too many lines, products in different currencies, or an invalid address. Publishes
-   * `order.placed`; the order is PENDING until stock and payment are secured.
+   * `order.placed`; the order is PENDING until stock and payment are secured. When the catalogue cannot be
+   * reached the request fails with INTERNAL_SERVER_ERROR (our failure, logged) and nothing is placed.
    */
   placeOrder: Order;
   /**
