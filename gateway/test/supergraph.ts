@@ -1,5 +1,11 @@
 import { ShopClient } from '@shop/client';
-import { startTestSubgraphs, type TestKeys, type TestSubgraph, testLogger } from '@shop/testing';
+import {
+  startTestSubgraphs,
+  type TestKafka,
+  type TestKeys,
+  type TestSubgraph,
+  testLogger,
+} from '@shop/testing';
 import { composeSupergraph } from '../src/compose';
 import { type RunningGateway, startGateway } from '../src/gateway';
 
@@ -16,6 +22,8 @@ export interface TestSupergraph {
   /** An anonymous typed client of the gateway; `.as(token)` acts as someone. */
   client: ShopClient;
   keys: TestKeys;
+  /** The Kafka prefix every subgraph shares (to publish or read events in a test). */
+  kafka: TestKafka;
   stop: () => Promise<void>;
 }
 
@@ -45,6 +53,7 @@ export async function startTestSupergraph(
       subgraphs: started.subgraphs,
       client: new ShopClient(gateway.url),
       keys: started.keys,
+      kafka: started.kafka,
       stop: async () => {
         await gateway.stop();
         await started.stop();
