@@ -49,7 +49,7 @@ export const subgraph = defineSubgraph({
       consumers: paymentConsumers(payments),
       feeds: [statusFeed],
       background: [
-        { name: purgeKeys.constructor.name, start: () => purgeKeys.start(), stop: () => purgeKeys.stop() },
+        { name: 'purge-idempotency-keys', start: () => purgeKeys.start(), stop: () => purgeKeys.stop() },
       ],
       // Stripe signs the exact bytes it sent: the body reaches the handler unparsed.
       routes: [
