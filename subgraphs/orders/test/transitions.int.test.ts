@@ -311,6 +311,19 @@ describe('refused transitions', () => {
     ).toEqual(histories);
   });
 
+  it('serialises concurrent commands on one order: one of cancel and ship wins, the other is CONFLICT', async () => {
+    const { order, customer } = await paidOrder();
+    const [cancel, ship] = await Promise.all([
+      harness.post(CANCEL, { id: order.id }, customer),
+      harness.post(SHIP, { id: order.id }, harness.admin),
+    ]);
+    const outcomes = [codes(cancel), codes(ship)].map((list) => list.join(','));
+    expect(outcomes.sort()).toEqual(['', 'CONFLICT']);
+    const history = await historyOf(harness, order.id);
+    expect(history).toHaveLength(3);
+    expect(history.at(-1)).toMatch(/^PAID>(CANCELLED|SHIPPED):/);
+  });
+
   it('keeps ship and deliver for admins, and unknown orders NOT_FOUND', async () => {
     const { order, customer } = await paidOrder();
     expect(codes(await harness.post(SHIP, { id: order.id }, customer))).toEqual(['FORBIDDEN']);
