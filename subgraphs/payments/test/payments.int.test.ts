@@ -202,6 +202,18 @@ describe('createPaymentIntent', () => {
     expect(newKey.clientSecret).toBe(first.clientSecret);
   });
 
+  it('concurrent calls with one key create one intent and answer alike', async () => {
+    const { orderId, customer } = await placedOrder();
+    const key = randomUUID();
+    const responses = (await Promise.all(
+      [1, 2, 3].map(() => payments.graphql(CREATE_INTENT, { orderId, key }, customer.token)),
+    )) as IntentResponse[];
+    expect(responses.map((r) => r.errors)).toEqual([undefined, undefined, undefined]);
+    const secrets = new Set(responses.map((r) => r.data?.createPaymentIntent.clientSecret));
+    expect(secrets.size).toBe(1);
+    expect(await payments.prisma.idempotencyLog.count({ where: { userId: customer.userId } })).toBe(1);
+  });
+
   it('is for the signed-in owner of a payable order only; bad input is coded', async () => {
     const { orderId, customer } = await placedOrder();
     expect(codes(await payments.graphql(CREATE_INTENT, { orderId, key: 'k' }))).toEqual(['UNAUTHENTICATED']);

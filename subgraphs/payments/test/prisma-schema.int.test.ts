@@ -4,6 +4,7 @@ import { subgraphMigrations } from '@shop/runtime';
 import { useMigratedDatabase } from '@shop/testing';
 import { describe, expect, it } from 'vitest';
 import { Prisma, PrismaClient } from '../src/generated/prisma/client';
+import { PaymentsRepository } from '../src/payments.repository';
 import { subgraph } from '../src/subgraph';
 
 // prisma/schema.prisma and the hand-written migration SQL must agree: every field of every model is written
@@ -153,5 +154,29 @@ describe('schema.prisma and the migrations agree', () => {
       Object.values(Prisma.OrderCancellationScalarFieldEnum).sort(),
     );
     expect(readCancellation).toEqual(cancellation);
+  });
+
+  it('the purge deletes expired idempotency keys only; an expired key is not replayed', async () => {
+    const repository = new PaymentsRepository(db.client);
+    const userId = randomUUID();
+    const now = new Date();
+    const entry = (key: string, expiresAt: Date) => ({
+      userId,
+      idempotencyKey: key,
+      requestHash: 'h',
+      responseData: {},
+      expiresAt,
+    });
+    await db.client.idempotencyLog.createMany({
+      data: [
+        entry('expired', new Date(now.getTime() - 1_000)),
+        entry('live', new Date(now.getTime() + 24 * 3_600_000)),
+      ],
+    });
+    expect(await repository.findIdempotency(userId, 'expired', now)).toBeNull();
+    expect(await repository.findIdempotency(userId, 'live', now)).toMatchObject({ requestHash: 'h' });
+    expect(await repository.purgeIdempotency(now, 100)).toBeGreaterThanOrEqual(1);
+    const left = await db.client.idempotencyLog.findMany({ where: { userId } });
+    expect(left.map((row) => row.idempotencyKey)).toEqual(['live']);
   });
 });
