@@ -5,9 +5,11 @@ import type { ApolloServer } from '@apollo/server';
 import {
   formatError,
   type GraphQLWsExecutionResult,
+  type GraphQLWsServerOptions,
   type Logger,
   nulRefusal,
   requestError,
+  type SubscribePayload,
   type TokenVerifier,
   useGraphQLWsServer,
   type Viewer,
@@ -78,6 +80,8 @@ export interface SubscriptionServer {
 type SocketExtra = {
   authorization?: string | undefined;
   viewer?: Viewer | undefined;
+  /** The peer's address: anonymous callers are limited per address. */
+  address?: string | undefined;
   expiry?: NodeJS.Timeout;
 };
 
@@ -195,6 +199,68 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
     return undefined;
   };
 
+  type Ctx = Parameters<
+    NonNullable<GraphQLWsServerOptions<Record<string, unknown>, SocketExtra>['onSubscribe']>
+  >[0];
+  const checkAndPlan = (ctx: Ctx, _id: string, payload: SubscribePayload) => {
+    let document: DocumentNode;
+    try {
+      document = parse(payload.query);
+    } catch (error) {
+      return [coded('GRAPHQL_PARSE_FAILED', error instanceof GraphQLError ? error.message : 'Syntax error')];
+    }
+    const planner = plannerOf(options.gateway);
+    const invalid = validate(planner.schema, document);
+    if (invalid.length > 0) {
+      return invalid.map((e) => coded('GRAPHQL_VALIDATION_FAILED', e.message));
+    }
+    const operationName = payload.operationName ?? undefined;
+    const operation = getOperationAST(document, operationName);
+    if (!operation) {
+      return [
+        coded(
+          'OPERATION_RESOLUTION_FAILURE',
+          operationName
+            ? `Unknown operation named "${operationName}"`
+            : 'Must provide operationName when the query contains several operations',
+        ),
+      ];
+    }
+    const variables = payload.variables ?? {};
+    const refused = check(document, operation, variables);
+    if (refused) return [refused];
+    // One id per operation, sent to the subgraphs (x-request-id on hydration fetches) for their log lines.
+    const gatewayContext: GatewayContext = {
+      authorization: ctx.extra.authorization,
+      requestId: randomUUID(),
+    };
+    const contextValue: OperationContextValue = { gateway: gatewayContext, viewer: ctx.extra.viewer };
+    const args = {
+      schema: planner.schema,
+      document,
+      operationName,
+      variableValues: variables,
+      contextValue,
+    };
+    if (operation.operation !== 'subscription') return args;
+
+    const coerced = getVariableValues(planner.schema, operation.variableDefinitions ?? [], variables);
+    if (coerced.errors) return coerced.errors.map((e) => coded('BAD_USER_INPUT', e.message));
+    try {
+      contextValue.prepared = streams.prepare(document, operation, payload.query, variables);
+    } catch (error) {
+      logger.error({ err: error }, 'subscription could not be planned');
+      return [coded('INTERNAL_SERVER_ERROR', 'Internal server error')];
+    }
+    const user = ctx.extra.viewer
+      ? `user:${ctx.extra.viewer.userId}`
+      : `anonymous:${ctx.extra.address ?? ''}`;
+    const place = limiter.acquire(user);
+    if (place instanceof GraphQLError) return [place];
+    contextValue.release = place;
+    return args;
+  };
+
   const server = useGraphQLWsServer<Record<string, unknown>, SocketExtra>(
     {
       onConnect: async (ctx) => {
@@ -206,6 +272,7 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
           const viewer = await tokenVerifier.fromAuthorizationHeader(authorization);
           ctx.extra.authorization = authorization || undefined;
           ctx.extra.viewer = viewer;
+          ctx.extra.address = ctx.extra.request.socket.remoteAddress;
           const remainingMs = viewer?.expiresAt ? viewer.expiresAt.getTime() - Date.now() : undefined;
           if (remainingMs !== undefined && remainingMs < 2 ** 31 - 1) {
             ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(4401, 'Token expired'), remainingMs);
@@ -217,65 +284,15 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
         }
       },
       onClose: (ctx) => clearTimeout(ctx.extra.expiry),
-      onSubscribe: (ctx, _id, payload) => {
-        let document: DocumentNode;
+      // Anything unexpected while checking an operation answers that operation with a masked error; it would
+      // otherwise close the whole socket (4500) with the error's message as the close reason.
+      onSubscribe: (ctx, id, payload) => {
         try {
-          document = parse(payload.query);
+          return checkAndPlan(ctx, id, payload);
         } catch (error) {
-          return [
-            coded('GRAPHQL_PARSE_FAILED', error instanceof GraphQLError ? error.message : 'Syntax error'),
-          ];
-        }
-        const planner = plannerOf(options.gateway);
-        const invalid = validate(planner.schema, document);
-        if (invalid.length > 0) {
-          return invalid.map((e) => coded('GRAPHQL_VALIDATION_FAILED', e.message));
-        }
-        const operationName = payload.operationName ?? undefined;
-        const operation = getOperationAST(document, operationName);
-        if (!operation) {
-          return [
-            coded(
-              'OPERATION_RESOLUTION_FAILURE',
-              operationName
-                ? `Unknown operation named "${operationName}"`
-                : 'Must provide operationName when the query contains several operations',
-            ),
-          ];
-        }
-        const variables = payload.variables ?? {};
-        const refused = check(document, operation, variables);
-        if (refused) return [refused];
-        // One id per operation, sent to the subgraphs (x-request-id on hydration fetches) for their log lines.
-        const gatewayContext: GatewayContext = {
-          authorization: ctx.extra.authorization,
-          requestId: randomUUID(),
-        };
-        const contextValue: OperationContextValue = { gateway: gatewayContext, viewer: ctx.extra.viewer };
-        const args = {
-          schema: planner.schema,
-          document,
-          operationName,
-          variableValues: variables,
-          contextValue,
-        };
-        if (operation.operation !== 'subscription') return args;
-
-        const coerced = getVariableValues(planner.schema, operation.variableDefinitions ?? [], variables);
-        if (coerced.errors) return coerced.errors.map((e) => coded('BAD_USER_INPUT', e.message));
-        try {
-          contextValue.prepared = streams.prepare(document, operation, payload.query, variables);
-        } catch (error) {
-          logger.error({ err: error }, 'subscription could not be planned');
+          logger.error({ err: error }, 'websocket operation failed before it started');
           return [coded('INTERNAL_SERVER_ERROR', 'Internal server error')];
         }
-        const user = ctx.extra.viewer
-          ? `user:${ctx.extra.viewer.userId}`
-          : `anonymous:${ctx.extra.request.socket.remoteAddress ?? ''}`;
-        const place = limiter.acquire(user);
-        if (place instanceof GraphQLError) return [place];
-        contextValue.release = place;
-        return args;
       },
       // Queries and mutations over the socket: Apollo's whole pipeline, as over HTTP.
       execute: async (args) => {
