@@ -99,6 +99,8 @@ export function stripeProvider(settings: StripeSettings): PaymentProvider {
               currency: params.currency.toLowerCase(),
               // Authorised at checkout, captured on shipment or by an admin.
               capture_method: 'manual',
+              // Cards and other methods without a redirect: a server-side or CLI confirm needs no return_url.
+              automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
               metadata: params.metadata,
             },
             { idempotencyKey },
