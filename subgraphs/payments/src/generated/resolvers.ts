@@ -68,7 +68,6 @@ export type MutationRefundPaymentArgs = {
   restock?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
-/** An order, owned by the orders subgraph; payments adds its payment. */
 export type Order = {
   __typename?: 'Order';
   /** The order's id (a UUID). */
