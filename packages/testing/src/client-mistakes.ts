@@ -13,7 +13,9 @@ export const leakPatterns: readonly RegExp[] = [
   / at (?!\\?")/,
   /Error:/,
   /stack/i,
-  /prisma|SELECT /i,
+  // SQL and Prisma, not the English word (graphql-js says "must not select an introspection field").
+  /prisma/i,
+  /\bSELECT\b[\s\S]*\bFROM\b/,
   /serviceName|"response"/,
 ];
 

@@ -35,3 +35,4 @@ export {
 } from './subgraph';
 export { startTestSubgraphs, type TestSubgraphs } from './subgraphs';
 export { waitFor } from './wait';
+export { createWsTestClient, type Subscribed, subscribeOverWs } from './websocket';

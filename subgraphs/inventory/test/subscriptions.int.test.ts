@@ -1,7 +1,6 @@
-import { waitFor } from '@shop/testing';
+import { subscribeOverWs, waitFor } from '@shop/testing';
 import { describe, expect, it } from 'vitest';
 import { useInventory } from './support';
-import { subscribe } from './ws-client';
 
 // Subscriptions are served by the subgraph itself, fed by its own broadcast feeds (Kafka consumers that read
 // inventory.low-stock and inventory.stock-changed as the relay publishes them).
@@ -29,7 +28,7 @@ async function untilFirstValue(values: unknown[], poke: () => Promise<unknown>) 
 describe('subscriptions', () => {
   it('lowStockAlerts: admins receive each crossing with the item as it is', async () => {
     const item = await inventory.createItem({ availableQuantity: 12, reorderLevel: 10, reorderQuantity: 60 });
-    const feed = subscribe(
+    const feed = subscribeOverWs(
       inventory.wsUrl,
       `subscription { lowStockAlerts { availableQuantity reorderLevel reorderQuantity occurredAt
         inventoryItem { id sku availableQuantity } } }`,
@@ -56,7 +55,7 @@ describe('subscriptions', () => {
   });
 
   it('lowStockAlerts refuses customers (FORBIDDEN) and anonymous callers (UNAUTHENTICATED)', async () => {
-    const customer = subscribe(
+    const customer = subscribeOverWs(
       inventory.wsUrl,
       'subscription { lowStockAlerts { availableQuantity } }',
       {},
@@ -67,7 +66,10 @@ describe('subscriptions', () => {
       { data: null, errors: [expect.objectContaining({ extensions: { code: 'FORBIDDEN' } })] },
     ]);
     await customer.close();
-    const anonymous = subscribe(inventory.wsUrl, 'subscription { lowStockAlerts { availableQuantity } }');
+    const anonymous = subscribeOverWs(
+      inventory.wsUrl,
+      'subscription { lowStockAlerts { availableQuantity } }',
+    );
     await anonymous.ended;
     expect(anonymous.values).toEqual([
       { data: null, errors: [expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })] },
@@ -78,7 +80,7 @@ describe('subscriptions', () => {
   it('inventoryChanged(productId): every change of that product, with the quantities after it', async () => {
     const item = await inventory.createItem({ availableQuantity: 50 });
     const other = await inventory.createItem({ availableQuantity: 50 });
-    const feed = subscribe(
+    const feed = subscribeOverWs(
       inventory.wsUrl,
       'subscription C($id: ID!) { inventoryChanged(productId: $id) { id availableQuantity reservedQuantity totalQuantity } }',
       { id: item.product.id },

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { codes, sampleOrderPlaced, waitFor } from '@shop/testing';
+import { codes, createWsTestClient, sampleOrderPlaced, waitFor } from '@shop/testing';
 import { describe, expect, it } from 'vitest';
 import { notificationFields, uniqueEmail, useNotifications } from './support';
-import { createWsClient } from './ws-client';
 
 const adminEmail = uniqueEmail('admin');
 const notifications = useNotifications({ env: { ADMIN_EMAILS: adminEmail } });
@@ -373,7 +372,7 @@ describe('GraphQL: who sees which notifications', () => {
 
 /** A graphql-ws subscriber to notificationReceived with this token; collects what arrives. */
 function subscribeAs(token: string | undefined) {
-  const client = createWsClient(notifications.wsUrl, token);
+  const client = createWsTestClient(notifications.wsUrl, token);
   const received: { recipient: string; type: string }[] = [];
   const errors: unknown[] = [];
   client.subscribe<{ notificationReceived: { recipient: string; type: string } }>(

@@ -1,16 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { sampleOrderPlaced, waitFor } from '@shop/testing';
+import { createWsTestClient, sampleOrderPlaced, waitFor } from '@shop/testing';
 import { describe, expect, it } from 'vitest';
-import {
-  CREATE_INTENT,
-  type Customer,
-  codes,
-  createClient,
-  type IntentResponse,
-  intentIdOf,
-  usePayments,
-  WebSocket,
-} from './support';
+import { CREATE_INTENT, type Customer, codes, type IntentResponse, intentIdOf, usePayments } from './support';
 
 const payments = usePayments();
 
@@ -19,12 +10,7 @@ const SUBSCRIBE = `subscription Changed($orderId: ID!) {
 }`;
 
 function subscribe(orderId: string, token: string | undefined) {
-  const client = createClient({
-    url: payments.url.replace(/^http/, 'ws'),
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
-  });
+  const client = createWsTestClient(payments.wsUrl, token);
   const values: { data?: { paymentStatusChanged: Record<string, unknown> }; errors?: unknown[] }[] = [];
   const done = new Promise<void>((resolve, reject) => {
     client.subscribe(

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { createPrismaAdapter } from '@shop/db';
 import { createEvent, type EventData, type EventType, parseEnvelope } from '@shop/events';
 import { codes, type GraphQLResponse, type TestSubgraph, useSubgraph, waitFor } from '@shop/testing';
@@ -6,27 +5,6 @@ import Stripe from 'stripe';
 import { PrismaClient, subgraph } from '../src/subgraph';
 
 export { codes };
-
-// graphql-ws and ws are the kit's dependencies (the server side of subscriptions), not this package's: the
-// subscription test borrows the kit's copies rather than adding a dependency.
-const requireFromKit = createRequire(createRequire(import.meta.url).resolve('@shop/kit'));
-
-/** The part of graphql-ws's client the tests use. */
-export interface WsClient {
-  subscribe(
-    payload: { query: string; variables?: Record<string, unknown> },
-    sink: { next: (value: unknown) => void; error: (error: unknown) => void; complete: () => void },
-  ): () => void;
-  dispose(): void | Promise<void>;
-}
-export const createClient = (requireFromKit('graphql-ws') as { createClient: unknown })
-  .createClient as (options: {
-  url: string;
-  webSocketImpl: unknown;
-  retryAttempts?: number;
-  connectionParams?: Record<string, unknown>;
-}) => WsClient;
-export const WebSocket = requireFromKit('ws') as unknown;
 
 export interface Customer {
   userId: string;
