@@ -1,6 +1,7 @@
 export { createPrismaAdapter, databaseName, ensureDatabase, redactUrl, withDatabase } from './database';
 export { isRecordNotFound, refuseDuplicates, UniqueViolation } from './errors';
 export { generatePrismaClient, offlineSchemaEnginePath, prismaCliPath } from './generate';
+export { type KeysetPosition, newestFirst, olderThan } from './keyset';
 export {
   type ApplyMigrationsOptions,
   type ApplyMigrationsResult,

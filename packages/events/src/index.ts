@@ -54,6 +54,7 @@ export {
   enqueueEvents,
   type OutboxTransactionOptions,
   outboxTransaction,
+  repositoryTransaction,
 } from './outbox';
 export {
   type BackgroundPart,

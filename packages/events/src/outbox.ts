@@ -85,3 +85,20 @@ function envelopeOf(draft: AnyEventDraft, options: OutboxTransactionOptions): An
     correlationId: draft.correlationId ?? options.correlationId,
   }) as AnyEventEnvelope;
 }
+
+/**
+ * A repository's `transaction(work)`, the one way: `work` gets a repository bound to one database transaction
+ * (`bind(tx)`) and `enqueue`, so a service writes rows and their events together without seeing Prisma. Only
+ * the root repository (built on the client, with the subgraph's outbox options) can start one.
+ */
+export function repositoryTransaction<Tx extends RawSqlExecutor, Repository, R>(
+  db: TransactionRunner<Tx> | Tx,
+  outbox: OutboxTransactionOptions | undefined,
+  bind: (tx: Tx) => Repository,
+  work: (repository: Repository, enqueue: Enqueue) => Promise<R>,
+): Promise<R> {
+  if (!outbox || !('$transaction' in db)) {
+    throw new Error('transaction() is for the root repository (nested transactions are not supported)');
+  }
+  return outboxTransaction(db as TransactionRunner<Tx>, outbox, (tx, enqueue) => work(bind(tx), enqueue));
+}

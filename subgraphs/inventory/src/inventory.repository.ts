@@ -1,5 +1,5 @@
-import { isRecordNotFound, refuseDuplicates } from '@shop/db';
-import { claimEvent, type Enqueue, type OutboxTransactionOptions, outboxTransaction } from '@shop/events';
+import { isRecordNotFound, newestFirst, olderThan, refuseDuplicates } from '@shop/db';
+import { claimEvent, type Enqueue, type OutboxTransactionOptions, repositoryTransaction } from '@shop/events';
 import type {
   Inventory,
   OrderStockState,
@@ -169,16 +169,6 @@ function toOrderState(row: OrderStockState): OrderStateRecord {
   };
 }
 
-function after(position: Position | undefined): Prisma.InventoryWhereInput {
-  if (position === undefined) return {};
-  return {
-    OR: [
-      { createdAt: { lt: position.createdAt } },
-      { createdAt: position.createdAt, id: { lt: position.id } },
-    ],
-  };
-}
-
 type Db = PrismaClient | Prisma.TransactionClient;
 
 /**
@@ -196,12 +186,7 @@ export class InventoryRepository {
    * rows, the processed-event mark and the events commit together (the transactional outbox) or not at all.
    */
   transaction<R>(work: (repository: InventoryRepository, enqueue: Enqueue) => Promise<R>): Promise<R> {
-    if (!this.outbox || !('$transaction' in this.prisma)) {
-      throw new Error('transaction() is for the root repository (nested transactions are not supported)');
-    }
-    return outboxTransaction(this.prisma, this.outbox, (tx, enqueue) =>
-      work(new InventoryRepository(tx), enqueue),
-    );
+    return repositoryTransaction(this.prisma, this.outbox, (tx) => new InventoryRepository(tx), work);
   }
 
   /** Marks the event processed by `group` in this transaction; false when it was processed before. */
@@ -403,8 +388,8 @@ export class InventoryRepository {
       return rows.flatMap((row) => byId.get(row.id) ?? []);
     }
     const rows = await this.prisma.inventory.findMany({
-      where: after(position),
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      where: olderThan(position),
+      orderBy: newestFirst(),
       take,
     });
     return rows.map(toRecord);
@@ -417,18 +402,8 @@ export class InventoryRepository {
     position?: Position,
   ): Promise<StockTransactionRecord[]> {
     const rows = await this.prisma.stockTransaction.findMany({
-      where: {
-        inventoryId,
-        ...(position === undefined
-          ? {}
-          : {
-              OR: [
-                { createdAt: { lt: position.createdAt } },
-                { createdAt: position.createdAt, id: { lt: position.id } },
-              ],
-            }),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      where: { inventoryId, ...olderThan(position) },
+      orderBy: newestFirst(),
       take,
     });
     return rows.map(toTransaction);

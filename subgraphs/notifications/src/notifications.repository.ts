@@ -1,3 +1,4 @@
+import { newestFirst, olderThan } from '@shop/db';
 import {
   claimEvent,
   type Enqueue,
@@ -157,21 +158,8 @@ export class NotificationsRepository {
   ): Promise<NotificationRecord[]> {
     const where = whereOf(filter);
     const rows = await this.prisma.notification.findMany({
-      where:
-        after === undefined
-          ? where
-          : {
-              AND: [
-                where,
-                {
-                  OR: [
-                    { createdAt: { lt: after.createdAt } },
-                    { createdAt: after.createdAt, id: { lt: after.id } },
-                  ],
-                },
-              ],
-            },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      where: { AND: [where, olderThan(after)] },
+      orderBy: newestFirst(),
       take,
     });
     return rows.map(toRecord);

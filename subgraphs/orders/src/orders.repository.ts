@@ -1,4 +1,5 @@
-import { claimEvent, type Enqueue, type OutboxTransactionOptions, outboxTransaction } from '@shop/events';
+import { newestFirst, olderThan } from '@shop/db';
+import { claimEvent, type Enqueue, type OutboxTransactionOptions, repositoryTransaction } from '@shop/events';
 import {
   type OrderStatusHistory as HistoryRow,
   type OrderItem as OrderItemRow,
@@ -169,12 +170,7 @@ export class OrdersRepository {
    * describes: the rows and the events commit together (the transactional outbox) or not at all.
    */
   transaction<R>(work: (repository: OrdersRepository, enqueue: Enqueue) => Promise<R>): Promise<R> {
-    if (!this.outbox || !('$transaction' in this.prisma)) {
-      throw new Error('transaction() is for the root repository (nested transactions are not supported)');
-    }
-    return outboxTransaction(this.prisma, this.outbox, (tx, enqueue) =>
-      work(new OrdersRepository(tx), enqueue),
-    );
+    return repositoryTransaction(this.prisma, this.outbox, (tx) => new OrdersRepository(tx), work);
   }
 
   /** Records that `consumerGroup` handled `eventId` (in this transaction); false when it already had. */
@@ -204,21 +200,8 @@ export class OrdersRepository {
   async list(filter: OrderFilter, take: number, after?: OrderPosition): Promise<OrderRecord[]> {
     const where = whereOf(filter);
     const rows = await this.prisma.order.findMany({
-      where:
-        after === undefined
-          ? where
-          : {
-              AND: [
-                where,
-                {
-                  OR: [
-                    { createdAt: { lt: after.createdAt } },
-                    { createdAt: after.createdAt, id: { lt: after.id } },
-                  ],
-                },
-              ],
-            },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      where: { AND: [where, olderThan(after)] },
+      orderBy: newestFirst(),
       include: withItems,
       take,
     });

@@ -1,5 +1,5 @@
 import { refuseDuplicates } from '@shop/db';
-import { claimEvent, type Enqueue, type OutboxTransactionOptions, outboxTransaction } from '@shop/events';
+import { claimEvent, type Enqueue, type OutboxTransactionOptions, repositoryTransaction } from '@shop/events';
 import {
   type Payment,
   type PaymentStatusHistory,
@@ -126,12 +126,7 @@ export class PaymentsRepository {
    * webhook inbox, processed-event marks and outbox events commit together or not at all.
    */
   transaction<R>(work: (repository: PaymentsRepository, enqueue: Enqueue) => Promise<R>): Promise<R> {
-    if (!this.outbox || !('$transaction' in this.prisma)) {
-      throw new Error('transaction() is for the root repository (nested transactions are not supported)');
-    }
-    return outboxTransaction(this.prisma, this.outbox, (tx, enqueue) =>
-      work(new PaymentsRepository(tx), enqueue),
-    );
+    return repositoryTransaction(this.prisma, this.outbox, (tx) => new PaymentsRepository(tx), work);
   }
 
   /** Inside a transaction: false when this consumer group handled the event before. */

@@ -1,5 +1,5 @@
-import { isRecordNotFound, refuseDuplicates } from '@shop/db';
-import { type Enqueue, type OutboxTransactionOptions, outboxTransaction } from '@shop/events';
+import { isRecordNotFound, newestFirst, olderThan, refuseDuplicates } from '@shop/db';
+import { type Enqueue, type OutboxTransactionOptions, repositoryTransaction } from '@shop/events';
 import { Prisma, type PrismaClient, type Product } from './generated/prisma/client';
 
 /** A catalogue product as the rest of the subgraph sees it: no Prisma types, money as an exact string. */
@@ -87,12 +87,7 @@ export class ProductsRepository {
    * describes: the rows and the events commit together (the transactional outbox) or not at all.
    */
   transaction<R>(work: (repository: ProductsRepository, enqueue: Enqueue) => Promise<R>): Promise<R> {
-    if (!this.outbox || !('$transaction' in this.prisma)) {
-      throw new Error('transaction() is for the root repository (nested transactions are not supported)');
-    }
-    return outboxTransaction(this.prisma, this.outbox, (tx, enqueue) =>
-      work(new ProductsRepository(tx), enqueue),
-    );
+    return repositoryTransaction(this.prisma, this.outbox, (tx) => new ProductsRepository(tx), work);
   }
 
   async findById(id: string): Promise<ProductRecord | null> {
@@ -111,21 +106,8 @@ export class ProductsRepository {
   async list(filter: ProductFilter, take: number, after?: ProductPosition): Promise<ProductRecord[]> {
     const where = whereOf(filter);
     const rows = await this.prisma.product.findMany({
-      where:
-        after === undefined
-          ? where
-          : {
-              AND: [
-                where,
-                {
-                  OR: [
-                    { createdAt: { lt: after.createdAt } },
-                    { createdAt: after.createdAt, id: { lt: after.id } },
-                  ],
-                },
-              ],
-            },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      where: { AND: [where, olderThan(after)] },
+      orderBy: newestFirst(),
       take,
     });
     return rows.map(toRecord);
