@@ -85,6 +85,8 @@ type SocketExtra = {
   expiry?: NodeJS.Timeout;
 };
 
+/** How long before its token's expiry a client socket is closed (ahead of the subgraphs' own close). */
+const EXPIRY_LEAD_MS = 500;
 /** What onSubscribe hands to `subscribe`/`execute` as the operation's context. */
 interface OperationContextValue {
   gateway: GatewayContext;
@@ -273,7 +275,11 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
           ctx.extra.authorization = authorization || undefined;
           ctx.extra.viewer = viewer;
           ctx.extra.address = ctx.extra.request.socket.remoteAddress;
-          const remainingMs = viewer?.expiresAt ? viewer.expiresAt.getTime() - Date.now() : undefined;
+          // The subgraphs end their upstream sockets at the token's expiry too; closing the client's a moment
+          // earlier makes the client always see this socket's 4401, not an upstream error racing it.
+          const remainingMs = viewer?.expiresAt
+            ? Math.max(0, viewer.expiresAt.getTime() - Date.now() - EXPIRY_LEAD_MS)
+            : undefined;
           if (remainingMs !== undefined && remainingMs < 2 ** 31 - 1) {
             ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(4401, 'Token expired'), remainingMs);
           }
