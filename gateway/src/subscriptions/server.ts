@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { ApolloGateway } from '@apollo/gateway';
 import type { ApolloServer } from '@apollo/server';
 import {
+  closeAtTokenExpiry,
   formatError,
   type GraphQLWsExecutionResult,
   type GraphQLWsServerOptions,
@@ -82,7 +83,7 @@ type SocketExtra = {
   viewer?: Viewer | undefined;
   /** The peer's address: anonymous callers are limited per address. */
   address?: string | undefined;
-  expiry?: NodeJS.Timeout;
+  expiry?: NodeJS.Timeout | undefined;
 };
 
 /** How long before its token's expiry a client socket is closed (ahead of the subgraphs' own close). */
@@ -277,12 +278,7 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
           ctx.extra.address = ctx.extra.request.socket.remoteAddress;
           // The subgraphs end their upstream sockets at the token's expiry too; closing the client's a moment
           // earlier makes the client always see this socket's 4401, not an upstream error racing it.
-          const remainingMs = viewer?.expiresAt
-            ? Math.max(0, viewer.expiresAt.getTime() - Date.now() - EXPIRY_LEAD_MS)
-            : undefined;
-          if (remainingMs !== undefined && remainingMs < 2 ** 31 - 1) {
-            ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(4401, 'Token expired'), remainingMs);
-          }
+          ctx.extra.expiry = closeAtTokenExpiry(ctx.extra.socket, viewer, EXPIRY_LEAD_MS);
           return true;
         } catch (error) {
           logger.debug({ err: error }, 'websocket connection refused');

@@ -118,3 +118,18 @@ export function requireOwnerOrAdmin(viewer: Viewer | undefined, ownerId: string)
   if (signedIn.role !== 'ADMIN' && signedIn.userId !== ownerId) throw forbidden();
   return signedIn;
 }
+
+/**
+ * Closes a websocket with 4401 ("reconnect with a fresh token") when the token that opened it expires, `leadMs`
+ * early; returns the timer to clear when the socket closes first (nothing for a token without expiry).
+ */
+export function closeAtTokenExpiry(
+  socket: { close(code: number, reason: string): void },
+  viewer: Viewer | undefined,
+  leadMs = 0,
+): NodeJS.Timeout | undefined {
+  if (!viewer?.expiresAt) return undefined;
+  const remainingMs = Math.max(0, viewer.expiresAt.getTime() - Date.now() - leadMs);
+  if (remainingMs >= 2 ** 31 - 1) return undefined; // beyond setTimeout's range: effectively never
+  return setTimeout(() => socket.close(4401, 'Token expired'), remainingMs);
+}

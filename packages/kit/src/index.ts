@@ -1,4 +1,5 @@
 export {
+  closeAtTokenExpiry,
   type Role,
   requireAdmin,
   requireOwnerOrAdmin,
@@ -56,7 +57,9 @@ export {
   cursorInstant,
   DEFAULT_PAGE_SIZE,
   encodeCursor,
+  type KeysetAfter,
   MAX_PAGE_SIZE,
+  newestFirstPage,
   type Page,
   type PageArgs,
   readPage,

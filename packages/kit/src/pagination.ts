@@ -81,3 +81,24 @@ export const cursorInstant = z.iso.datetime().refine((text) => {
 
 /** The cursor of lists sorted newest first by (createdAt, id). */
 export const createdAtCursor = z.tuple([cursorInstant, z.uuid()]);
+
+/** Where a newest-first keyset page starts: strictly after this row. */
+export interface KeysetAfter {
+  createdAt: Date;
+  id: string;
+}
+
+/**
+ * One page of a newest-first list (createdAt desc, id desc), the one way every subgraph pages: validates
+ * `first`/`after`, asks `fetch` for one row more than the page (it says whether a next page exists) strictly
+ * after the cursor's row, and shapes the Relay connection with (createdAt, id) cursors.
+ */
+export async function newestFirstPage<N extends { id: string; createdAt: Date }>(
+  args: PageArgs,
+  fetch: (take: number, after: KeysetAfter | undefined) => Promise<N[]>,
+): Promise<Connection<N>> {
+  const page = readPage(args, createdAtCursor);
+  const after = page.after && { createdAt: new Date(page.after[0]), id: page.after[1] };
+  const rows = await fetch(page.take + 1, after);
+  return toConnection(rows, page, (row) => [row.createdAt.toISOString(), row.id]);
+}

@@ -17,7 +17,7 @@ import {
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { TokenVerifier, Viewer } from './auth';
+import { closeAtTokenExpiry, type TokenVerifier, type Viewer } from './auth';
 import { corsFor } from './cors';
 import { guardEntityRepresentations } from './entities';
 import { AppError, clientErrorCodes, toGraphQLError } from './errors';
@@ -233,7 +233,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
   const wsServerCleanup = useServer<
     Record<string, unknown>,
-    { authorization?: unknown; expiry?: NodeJS.Timeout }
+    { authorization?: unknown; expiry?: NodeJS.Timeout | undefined }
   >(
     {
       schema,
@@ -246,10 +246,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
         try {
           const { viewer } = await buildContext(authorization);
           ctx.extra.authorization = authorization;
-          const remainingMs = viewer?.expiresAt ? viewer.expiresAt.getTime() - Date.now() : undefined;
-          if (remainingMs !== undefined && remainingMs < 2 ** 31 - 1) {
-            ctx.extra.expiry = setTimeout(() => ctx.extra.socket.close(4401, 'Token expired'), remainingMs);
-          }
+          ctx.extra.expiry = closeAtTokenExpiry(ctx.extra.socket, viewer);
           return true;
         } catch (error) {
           logger.debug({ err: error }, 'websocket connection refused');

@@ -4,14 +4,12 @@ import {
   badUserInput,
   type Connection,
   conflict,
-  createdAtCursor,
   type Logger,
+  newestFirstPage,
   notFound,
   type PageArgs,
   parseInput,
-  readPage,
   requireAdmin,
-  toConnection,
   type Viewer,
 } from '@shop/kit';
 import { z } from 'zod';
@@ -170,14 +168,9 @@ export class InventoryService {
     args: PageArgs & { lowStockOnly?: boolean | null | undefined },
   ): Promise<ItemList> {
     requireAdmin(viewer);
-    const page = readPage(args, createdAtCursor);
-    const position = page.after && { createdAt: new Date(page.after[0]), id: page.after[1] };
-    const rows = await this.repository.list(
-      { lowStockOnly: args.lowStockOnly === true },
-      page.take + 1,
-      position,
+    return newestFirstPage(args, (take, after) =>
+      this.repository.list({ lowStockOnly: args.lowStockOnly === true }, take, after),
     );
-    return toConnection(rows, page, (item) => [item.createdAt.toISOString(), item.id]);
   }
 
   /** Anyone may see a product's stock levels (the shop shows "in stock"). */
@@ -193,10 +186,7 @@ export class InventoryService {
     args: PageArgs,
   ): Promise<TransactionList> {
     requireAdmin(viewer);
-    const page = readPage(args, createdAtCursor);
-    const position = page.after && { createdAt: new Date(page.after[0]), id: page.after[1] };
-    const rows = await this.repository.listTransactions(inventoryId, page.take + 1, position);
-    return toConnection(rows, page, (row) => [row.createdAt.toISOString(), row.id]);
+    return newestFirstPage(args, (take, after) => this.repository.listTransactions(inventoryId, take, after));
   }
 
   // --- admin mutations ---

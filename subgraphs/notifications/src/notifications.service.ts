@@ -2,16 +2,14 @@ import type { EventData, EventEnvelope } from '@shop/events';
 import {
   type Connection,
   conflict,
-  createdAtCursor,
   type Logger,
+  newestFirstPage,
   notFound,
   type PageArgs,
   parseInput,
-  readPage,
   requireAdmin,
   requireOwnerOrAdmin,
   requireViewer,
-  toConnection,
   type Viewer,
 } from '@shop/kit';
 import { z } from 'zod';
@@ -421,11 +419,8 @@ export class NotificationsService {
   }
 
   private async list(filter: NotificationFilter, args: PageArgs): Promise<NotificationList> {
-    const page = readPage(args, createdAtCursor);
-    const after = page.after && { createdAt: new Date(page.after[0]), id: page.after[1] };
-    const rows = await this.repository.list(filter, page.take + 1, after);
     return {
-      ...toConnection(rows, page, (notification) => [notification.createdAt.toISOString(), notification.id]),
+      ...(await newestFirstPage(args, (take, after) => this.repository.list(filter, take, after))),
       countTotal: () => this.repository.count(filter),
     };
   }

@@ -3,16 +3,14 @@ import {
   badUserInput,
   type Connection,
   conflict,
-  createdAtCursor,
   type Logger,
+  newestFirstPage,
   notFound,
   type PageArgs,
   parseInput,
-  readPage,
   requireAdmin,
   requireOwnerOrAdmin,
   requireViewer,
-  toConnection,
   unauthenticated,
   type Viewer,
 } from '@shop/kit';
@@ -231,12 +229,8 @@ export class OrdersService {
   }
 
   private async list(filter: OrderFilter, args: PageArgs): Promise<OrderList> {
-    const page = readPage(args, createdAtCursor);
-    const after = page.after && { createdAt: new Date(page.after[0]), id: page.after[1] };
-    // One row more than asked for tells whether a next page exists.
-    const rows = await this.repository.list(filter, page.take + 1, after);
     return {
-      ...toConnection(rows, page, (order) => [order.createdAt.toISOString(), order.id]),
+      ...(await newestFirstPage(args, (take, after) => this.repository.list(filter, take, after))),
       countTotal: () => this.repository.count(filter),
     };
   }

@@ -2,14 +2,12 @@ import { UniqueViolation } from '@shop/db';
 import {
   type Connection,
   conflict,
-  createdAtCursor,
   type Logger,
+  newestFirstPage,
   notFound,
   type PageArgs,
   parseInput,
-  readPage,
   requireAdmin,
-  toConnection,
   type Viewer,
 } from '@shop/kit';
 import { z } from 'zod';
@@ -108,14 +106,10 @@ export class ProductsService {
 
   /** The catalogue newest first, paginated by keyset; inactive products only for admins. */
   async products(viewer: Viewer | undefined, args: ProductListArgs): Promise<ProductList> {
-    const page = readPage(args, createdAtCursor);
     const { search } = parseInput(searchText, { search: args.search });
     const filter: ProductFilter = { includeInactive: isAdmin(viewer), search };
-    const after = page.after && { createdAt: new Date(page.after[0]), id: page.after[1] };
-    // One row more than asked for tells whether a next page exists.
-    const rows = await this.repository.list(filter, page.take + 1, after);
     return {
-      ...toConnection(rows, page, (product) => [product.createdAt.toISOString(), product.id]),
+      ...(await newestFirstPage(args, (take, after) => this.repository.list(filter, take, after))),
       countTotal: () => this.repository.count(filter),
     };
   }
