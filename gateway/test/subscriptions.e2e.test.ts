@@ -1,3 +1,4 @@
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { composeServices } from '@apollo/composition';
 import {
   createGraphQLWsClient,
@@ -181,6 +182,47 @@ function codeOf(error: unknown): string | number | undefined {
   if (Array.isArray(error)) return (error[0] as { extensions?: { code?: string } })?.extensions?.code;
   if (typeof error === 'object' && error !== null && 'code' in error) return (error as { code: number }).code;
   return undefined;
+}
+
+/**
+ * A TCP proxy in front of a subgraph that can freeze: it stops forwarding in both directions and keeps the
+ * connections open, as a half-open network path (a dead NAT entry, a paused VM) would.
+ */
+async function startFreezableProxy(
+  target: string,
+): Promise<{ url: string; freeze(): void; stop(): Promise<void> }> {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<Socket>();
+  let frozen = false;
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(Number(port), hostname);
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(from);
+      from.on('data', (chunk) => {
+        if (!frozen) to.write(chunk);
+      });
+      from.on('error', () => to.destroy());
+      from.on('close', () => {
+        sockets.delete(from);
+        to.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${address.port}/graphql`,
+    freeze: () => {
+      frozen = true;
+    },
+    stop: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 const alertQuery = `subscription Alerts($topic: String!) { alerts(topic: $topic) { id level product { id name } } }`;
@@ -521,6 +563,42 @@ describe('subscriptions through the gateway', () => {
     await waitFor('its event', () => after.values.length === 1);
     after.unsubscribe();
     await settled();
+  });
+
+  it('ends a subscription with SUBGRAPH_UNAVAILABLE when the subgraph stops answering pings (half-open path)', async () => {
+    const proxy = await startFreezableProxy(alerts.url);
+    const viaProxy = await startGateway({
+      supergraphSdl: compose(proxy.url),
+      port: 0,
+      host: '127.0.0.1',
+      tokenVerifier: keys.verifier,
+      logger: testLogger('gateway-via-proxy'),
+      subscriptionLimits: { keepAliveMs: 300 },
+    });
+    try {
+      const client = createGraphQLWsClient({
+        url: viaProxy.wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${customer}` },
+      });
+      clients.push(client);
+      const sub = subscribe(client, alertQuery, { topic: 'half-open' });
+      await waitFor('the upstream subscription', () => feed('half-open').open.size === 1);
+      feed('half-open').publish(event('before'));
+      await waitFor('the event before the freeze', () => sub.values.length === 1);
+      proxy.freeze();
+      const frozenAt = Date.now();
+      // The client's own socket to the gateway stays healthy: the error comes from the gateway's upstream ping.
+      await sub.ended;
+      // Not a hang: a missed ping (300 ms) ends it, not a TCP or close-handshake timeout (tens of seconds).
+      expect(Date.now() - frozenAt).toBeLessThan(10_000);
+      expect(codeOf(sub.error)).toBe('SUBGRAPH_UNAVAILABLE');
+      await waitFor('the upstream socket to be dropped', () => viaProxy.subscriptions.pool.size === 0);
+    } finally {
+      await viaProxy.stop();
+      await proxy.stop();
+    }
   });
 
   it('ends the client subscription with an error when the subgraph goes away (never a hang)', async () => {

@@ -182,7 +182,9 @@ export class UpstreamPool {
         ping: (received) => {
           if (received) return;
           clearTimeout(pongWait);
-          pongWait = setTimeout(() => active?.close(4408, 'Ping unanswered'), pongTimeoutMs);
+          // terminate, not close: a peer that does not answer pings will not answer a close handshake either, and
+          // the subscriptions would wait out the handshake's 30 s instead of ending now.
+          pongWait = setTimeout(() => active?.terminate(), pongTimeoutMs);
         },
         pong: (received) => {
           if (received) clearTimeout(pongWait);
