@@ -105,6 +105,34 @@ describe('access tokens', () => {
     );
   });
 
+  it('rejects a token issued in the future beyond the clock skew, and accepts one within it', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const signIssuedAt = (iat: number) =>
+      new SignJWT({ role: 'ADMIN', email: viewer.email })
+        .setProtectedHeader({ alg: 'EdDSA' })
+        .setSubject(viewer.userId)
+        .setIssuer(settings.issuer)
+        .setAudience(settings.audience)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 3600)
+        .sign(keys.privateKey);
+    await expectCode(verifier.verify(await signIssuedAt(now + 3600)), 'UNAUTHENTICATED');
+    await expectCode(verifier.verify(await signIssuedAt(now + 31 + 5)), 'UNAUTHENTICATED');
+    await expect(verifier.verify(await signIssuedAt(now + 10))).resolves.toMatchObject({ role: 'ADMIN' });
+    await expect(verifier.verify(await signIssuedAt(now - 60))).resolves.toMatchObject({ role: 'ADMIN' });
+  });
+
+  it('rejects a token without iat (every token we issue has one)', async () => {
+    const noIssuedAt = await new SignJWT({ role: 'CUSTOMER', email: viewer.email })
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .setSubject(viewer.userId)
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setExpirationTime('1h')
+      .sign(keys.privateKey);
+    await expectCode(verifier.verify(noIssuedAt), 'UNAUTHENTICATED');
+  });
+
   it('reads only well-formed bearer headers', async () => {
     expect(await verifier.fromAuthorizationHeader(undefined)).toBeUndefined();
     await expectCode(verifier.fromAuthorizationHeader('Basic abc'), 'UNAUTHENTICATED');

@@ -22,6 +22,12 @@ export interface TokenSettings {
   audience: string;
 }
 
+/**
+ * How far a verifier's clock may trail the issuer's: a token whose `iat` lies further in the future was not
+ * issued by a sane signer (a skewed clock, or a token minted ahead to outlive a key rotation) and is refused.
+ */
+export const MAX_CLOCK_SKEW_SECONDS = 30;
+
 type Key = CryptoKey | KeyObject;
 
 /** Verifies access tokens; every subgraph and the gateway hold only the public key. */
@@ -41,8 +47,12 @@ export class TokenVerifier {
         algorithms: [ALGORITHM],
         issuer: this.settings.issuer,
         audience: this.settings.audience,
-        requiredClaims: ['sub', 'exp', 'role', 'email'],
+        requiredClaims: ['sub', 'exp', 'iat', 'role', 'email'],
       });
+      // jose checks that `iat` is a number but not that it is in the past.
+      if (typeof payload.iat !== 'number' || payload.iat > Date.now() / 1000 + MAX_CLOCK_SKEW_SECONDS) {
+        throw unauthenticated('Token is invalid');
+      }
       const role = payload.role;
       if (role !== 'CUSTOMER' && role !== 'ADMIN') throw unauthenticated('Token has an unknown role');
       if (typeof payload.sub !== 'string' || typeof payload.email !== 'string') {
