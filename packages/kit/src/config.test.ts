@@ -21,6 +21,8 @@ describe('parseConfig', () => {
     expect(config.PORT).toBe(3001);
     expect(config.KAFKA_BROKERS).toEqual(['a:9092', 'b:9092']);
     expect(config.LOG_LEVEL).toBe('info');
+    // Only this machine can call a service unless HOST says otherwise (subgraphs sit behind the gateway).
+    expect(config.HOST).toBe('127.0.0.1');
     expect(config.JWT_PUBLIC_KEY).toContain('\n');
   });
 

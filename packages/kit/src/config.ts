@@ -69,7 +69,11 @@ export const envModels = {
     z.object({
       NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
       LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      HOST: z.string().default('0.0.0.0'),
+      /**
+       * Interface to listen on: this machine only unless configured (`0.0.0.0` in a container behind a network
+       * policy). Subgraphs are meant to be reached through the gateway, not by clients.
+       */
+      HOST: z.string().default('127.0.0.1'),
       PORT: port.default(defaultPort),
       SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
       /** Browser origins allowed to call /graphql, comma-separated; `*` for any (development). */

@@ -189,7 +189,7 @@ export function mountGraphQL<TContext extends BaseContext>(
 }
 
 /** Listens (port 0 picks a free one) and returns the GraphQL URL on that port. */
-export async function listen(httpServer: Server, port: number, host = '0.0.0.0'): Promise<string> {
+export async function listen(httpServer: Server, port: number, host = '127.0.0.1'): Promise<string> {
   await new Promise<void>((resolve) => httpServer.listen(port, host, resolve));
   return `http://localhost:${(httpServer.address() as AddressInfo).port}/graphql`;
 }
