@@ -12,21 +12,26 @@ import {
 } from '@shop/kit';
 import type DataLoader from 'dataloader';
 import { z } from 'zod';
+import { checkPasswordPolicy, passwordLength } from './password-policy';
 import type { PasswordHasher } from './passwords';
 import { hashRefreshToken, newRefreshToken } from './refresh-tokens';
 import type { UserRecord, UsersRepository } from './users.repository';
 
-export const registerInputSchema = z.object({
-  email: z.string().trim().toLowerCase().max(254).pipe(z.email('must be a valid email address')),
-  password: z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters'),
-  name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
-});
+export const registerInputSchema = z
+  .object({
+    email: z.string().trim().toLowerCase().max(254).pipe(z.email('must be a valid email address')),
+    password: passwordLength,
+    name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
+  })
+  .superRefine(checkPasswordPolicy);
 
 export type RegisterInput = z.input<typeof registerInputSchema>;
 
-const newPasswordSchema = z.object({
-  newPassword: registerInputSchema.shape.password,
-});
+const newPasswordSchema = z
+  .object({ newPassword: passwordLength, email: z.string() })
+  .superRefine(({ newPassword, email }, ctx) =>
+    checkPasswordPolicy({ password: newPassword, email }, ctx, 'newPassword'),
+  );
 
 /** The outcome of a password change a client branches on (a GraphQL union, not an error). */
 export type ChangePasswordOutcome = PasswordChangedOutcome | WrongCurrentPasswordOutcome;
@@ -95,8 +100,8 @@ export class UsersService {
     currentPassword: string,
     newPassword: string,
   ): Promise<ChangePasswordOutcome> {
-    const { userId } = requireViewer(viewer);
-    const valid = parseInput(newPasswordSchema, { newPassword });
+    const { userId, email } = requireViewer(viewer);
+    const valid = parseInput(newPasswordSchema, { newPassword, email });
     const currentHash = await this.deps.repository.findPasswordHash(userId);
     if (!(await this.deps.passwords.verify(currentHash, currentPassword))) {
       return { kind: 'WrongCurrentPassword' };
