@@ -16,12 +16,19 @@ import { GraphQLError } from 'graphql';
  * | GRAPHQL_PARSE_FAILED         | 400    | the query is not GraphQL                                                      |
  * | GRAPHQL_VALIDATION_FAILED    | 400    | the query does not fit the schema, or asks for an operation type it lacks     |
  * | OPERATION_RESOLUTION_FAILURE | 400    | `operationName` names no operation, or several operations and no name         |
+ * | QUERY_TOO_LARGE              | 400    | the query text is over the limit (32 KB by default; see cost-limit.ts)        |
+ * | QUERY_TOO_COMPLEX            | 400    | the operation's cost (list sizes × selections) is over the limit              |
+ * | TOO_MANY_ALIASES             | 400    | more aliased fields than the limit (fragments expanded)                       |
+ * | TOO_MANY_ROOT_FIELDS         | 400    | more root fields in one operation than the limit                              |
  * | BAD_USER_INPUT               | 400    | a value the client sent is refused: a scalar (Decimal, DateTime), a NUL       |
  * |                              |        | character in any string, a cursor, a malformed `_entities` representation,    |
  * |                              |        | a query nested too deep; (200) a field's input refused by its service          |
  * | UNAUTHENTICATED              | 401    | a missing, malformed, forged or expired token                                 |
  * | FORBIDDEN                    | 403    | the caller may not do this                                                    |
  * | CONFLICT                     | 409    | the change conflicts with existing data (a taken email or SKU)                |
+ * | RATE_LIMITED                 | 429    | too many attempts (sign-in failures, registrations, requests of one client):  |
+ * |                              |        | `extensions.retryAfterSeconds` says when to retry (rate-limit.ts)             |
+ * | REQUEST_TIMEOUT              | (200)  | a field still unresolved at the subgraph's request deadline (partial data)    |
  * | INTERNAL_SERVER_ERROR        | 500    | our failure: masked as "Internal server error", the details are in the log    |
  *
  * Errors raised while a field resolves (a service's AppError) keep the response's 200, with `data` for the
@@ -35,6 +42,11 @@ export type ClientErrorCode =
   | 'GRAPHQL_PARSE_FAILED'
   | 'GRAPHQL_VALIDATION_FAILED'
   | 'OPERATION_RESOLUTION_FAILURE'
+  | 'QUERY_TOO_LARGE'
+  | 'QUERY_TOO_COMPLEX'
+  | 'TOO_MANY_ALIASES'
+  | 'TOO_MANY_ROOT_FIELDS'
+  | 'REQUEST_TIMEOUT'
   | 'PERSISTED_QUERY_NOT_FOUND'
   | 'PERSISTED_QUERY_NOT_SUPPORTED';
 
@@ -54,6 +66,11 @@ export const clientErrorCodes: ReadonlySet<string> = new Set<ClientErrorCode>([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'OPERATION_RESOLUTION_FAILURE',
+  'QUERY_TOO_LARGE',
+  'QUERY_TOO_COMPLEX',
+  'TOO_MANY_ALIASES',
+  'TOO_MANY_ROOT_FIELDS',
+  'REQUEST_TIMEOUT',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'BAD_USER_INPUT',
@@ -61,10 +78,17 @@ export const clientErrorCodes: ReadonlySet<string> = new Set<ClientErrorCode>([
   'FORBIDDEN',
   'NOT_FOUND',
   'CONFLICT',
+  'RATE_LIMITED',
 ]);
 
 /** The codes services throw (AppError). */
-export type ErrorCode = 'BAD_USER_INPUT' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT';
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'RATE_LIMITED';
 
 const httpStatus: Record<ErrorCode, number> = {
   BAD_USER_INPUT: 400,
@@ -72,6 +96,7 @@ const httpStatus: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  RATE_LIMITED: 429,
 };
 
 /**

@@ -19,6 +19,16 @@ export {
   readEnvFile,
 } from './config';
 export { corsFor } from './cors';
+export {
+  costWeights,
+  defaultQueryLimits,
+  measureOperation,
+  type OperationMeasure,
+  type QueryLimits,
+  queryLimitRefusal,
+  queryLimitsPlugin,
+  queryTooLarge,
+} from './cost-limit';
 export { entityTypesOf, guardEntityRepresentations, representationProblem } from './entities';
 export {
   AppError,
