@@ -33,6 +33,7 @@ const statusOf: Record<AppError['code'], number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  RATE_LIMITED: 429,
 };
 
 /** `{ error: { code, message } }`: what every route answers on failure, never an HTML page or a stack. */
