@@ -1,6 +1,15 @@
 import { createGraphQLWsClient, type GraphQLWsClient, WebSocket } from '@shop/kit';
-import { postGraphQL, uniqueSku, waitFor } from '@shop/testing';
+import {
+  postGraphQL,
+  startTestReplica,
+  type TestSubgraph,
+  testLogger,
+  uniqueSku,
+  waitFor,
+} from '@shop/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composeSupergraph } from '../src/compose';
+import { type RunningGateway, startGateway } from '../src/gateway';
 import { startTestSupergraph, type TestSupergraph } from './supergraph';
 
 // The acceptance of the subscriptions issue for inventory: the real inventory subgraph (its Kafka feed), products
@@ -36,15 +45,19 @@ describe('inventory subscriptions through the gateway', () => {
     await supergraph?.stop();
   });
 
-  async function send<D>(query: string, variables: Record<string, unknown>): Promise<D> {
-    const result = await postGraphQL<D>(supergraph.gateway.url, query, variables, admin);
+  async function send<D>(
+    query: string,
+    variables: Record<string, unknown>,
+    gateway: RunningGateway = supergraph.gateway,
+  ): Promise<D> {
+    const result = await postGraphQL<D>(gateway.url, query, variables, admin);
     if (!result.data || result.errors) throw new Error(JSON.stringify(result.errors));
     return result.data;
   }
 
-  function subscribe(token: string) {
+  function subscribe(token: string, gateway: RunningGateway = supergraph.gateway) {
     const client = createGraphQLWsClient({
-      url: supergraph.gateway.wsUrl,
+      url: gateway.wsUrl,
       webSocketImpl: WebSocket,
       retryAttempts: 0,
       connectionParams: { authorization: `Bearer ${token}` },
@@ -125,5 +138,91 @@ describe('inventory subscriptions through the gateway', () => {
     const customer = subscribe(await supergraph.keys.tokenFor('CUSTOMER'));
     await waitFor('the refusal', () => customer.values.length > 0 || customer.errors.length > 0);
     expect(JSON.stringify([...customer.values, ...customer.errors])).toContain('FORBIDDEN');
+  });
+
+  it('with two inventory instances behind two gateways, every subscriber gets every alert exactly once', async () => {
+    // The earlier tests' subscribers leave first, so the stream counts below are this test's.
+    await Promise.all(clients.splice(0).map((client) => client.dispose()));
+    await waitFor(
+      'the earlier subscriptions to end',
+      () => supergraph.gateway.subscriptions.streams.stats().subscribers === 0,
+    );
+    // A scaled-out deployment: a second inventory instance on the same database, topics and Redis, its own
+    // feed consumer group and outbox relay; a second gateway whose inventory upstream is that instance.
+    const replica = await startTestReplica(supergraph.subgraphs.inventory as TestSubgraph);
+    const urls = Object.fromEntries(Object.entries(supergraph.subgraphs).map(([name, sg]) => [name, sg.url]));
+    const { supergraphSdl } = await composeSupergraph({ ...urls, inventory: replica.url });
+    const second = await startGateway({
+      supergraphSdl,
+      port: 0,
+      host: '127.0.0.1',
+      tokenVerifier: supergraph.keys.verifier,
+      logger: testLogger('gateway-2'),
+    });
+    try {
+      const { createProduct } = await send<{ createProduct: { id: string } }>(CREATE_PRODUCT, {
+        input: { name: `Scaled ${uniqueSku()}`, sku: uniqueSku(), price: '3.00' },
+      });
+      const sku = uniqueSku('INV');
+      const { createInventory } = await send<{ createInventory: { id: string } }>(CREATE_INVENTORY, {
+        input: {
+          productId: createProduct.id,
+          sku,
+          availableQuantity: 12,
+          reorderLevel: 10,
+          reorderQuantity: 5,
+        },
+      });
+      const gateways = [supergraph.gateway, second];
+      // Two admins on each gateway, so each instance's feed serves subscribers.
+      const subscribers: ReturnType<typeof subscribe>[] = [];
+      for (const gateway of gateways) {
+        for (let i = 0; i < 2; i += 1)
+          subscribers.push(subscribe(await supergraph.keys.tokenFor('ADMIN'), gateway));
+      }
+      // Crossing `depth` takes the item from 12 down to 12 - depth (below the level of 10), then back: the alert's
+      // availableQuantity says which crossing it reports. Each crossing's writes go through the given gateway,
+      // so both instances write, relay and consume.
+      const quantities = (values: Alert[]) =>
+        values
+          .filter((v) => v.data?.lowStockAlerts.inventoryItem.sku === sku)
+          .map((v) => v.data?.lowStockAlerts.availableQuantity);
+      const cross = async (depth: number, gateway: RunningGateway) => {
+        await send(ADJUST, { id: createInventory.id, input: { quantity: -depth, type: 'SALE' } }, gateway);
+        await send(ADJUST, { id: createInventory.id, input: { quantity: depth, type: 'RETURN' } }, gateway);
+      };
+      // Warm-up crossings (depth 3, quantity 9) until both feeds deliver to every subscriber.
+      await waitFor(
+        'a first alert for every subscriber',
+        async () => {
+          if (subscribers.every((s) => quantities(s.values).includes(9))) return true;
+          await cross(3, supergraph.gateway);
+          return false;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      // The measured crossings alternate between the instances: quantities 8, 7, 6, 5.
+      const depths = [4, 5, 6, 7];
+      for (const [i, depth] of depths.entries()) await cross(depth, gateways[i % 2] as RunningGateway);
+      const expected = depths.map((depth) => 12 - depth);
+      const measured = (s: { values: Alert[] }) => quantities(s.values).filter((q) => (q ?? 9) < 9);
+      await waitFor('every measured alert at every subscriber', () =>
+        subscribers.every((s) => measured(s).length >= expected.length),
+      );
+      // Exactly once: nothing more arrives (no doubled publish by the two relays, no doubled feed delivery).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      for (const s of subscribers) {
+        expect(measured(s)).toEqual(expected);
+        expect(s.errors).toEqual([]);
+      }
+      // Each gateway carries its subscribers on one shared upstream stream, to its own inventory instance.
+      for (const gateway of gateways) {
+        expect(gateway.subscriptions.streams.stats()).toMatchObject({ streams: 1, subscribers: 2 });
+      }
+    } finally {
+      await Promise.all(clients.splice(0).map((client) => client.dispose()));
+      await second.stop();
+      await replica.stop();
+    }
   });
 });

@@ -26,6 +26,7 @@ export {
   createTestKeys,
   type GraphQLResponse,
   postGraphQL,
+  startTestReplica,
   startTestSubgraph,
   type TestKeys,
   type TestSubgraph,

@@ -84,6 +84,8 @@ export function codes(response: {
 
 /** What a test holds of a running subgraph. */
 export interface TestSubgraph extends LaunchedSubgraph {
+  /** What was launched (to start another instance of it: `startTestReplica`). */
+  definition: AnySubgraph;
   keys: TestKeys;
   /** Its own migrated database (subgraphs that use postgres). */
   database: TestDatabase | undefined;
@@ -176,6 +178,7 @@ export async function startTestSubgraph(
     await local?.afterLaunch?.(running.url);
     return {
       ...running,
+      definition,
       keys,
       database,
       kafka,
@@ -221,4 +224,32 @@ export function useSubgraph<T extends object = TestSubgraph>(
       return Reflect.get(started, property);
     },
   });
+}
+
+/**
+ * One more instance of a running test subgraph, as a scaled-out deployment runs it: the same database, Kafka
+ * prefix, Redis prefix, keys, local stand-ins and settings, its own port, consumers, relay and jobs. Stopping it
+ * leaves the shared infrastructure to the original.
+ */
+export async function startTestReplica(
+  original: TestSubgraph,
+  options: { env?: Record<string, string> } = {},
+): Promise<TestSubgraph> {
+  const env = { ...original.env, ...options.env };
+  const sql: string[] = [];
+  const running = await launchSubgraph(original.definition, {
+    env,
+    port: 0,
+    host: '127.0.0.1',
+    logger: testLogger(`${original.definition.name}-replica`),
+    wrapAdapter: (adapter) => recordingAdapter(adapter, (statement) => sql.push(statement)),
+  });
+  return {
+    ...original,
+    ...running,
+    sql,
+    env,
+    graphql: (query, variables = {}, token) => postGraphQL(running.url, query, variables, token),
+    stop: () => running.stop(),
+  };
 }
