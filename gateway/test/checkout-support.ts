@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { subscribeOverWs, waitFor } from '@shop/testing';
+import { type DocumentNode, print } from 'graphql';
+import type { TestSupergraph } from './supergraph';
+
+// What the checkout journey and the replay drill do besides GraphQL requests: pay at the local Stripe server,
+// read the local mailbox, subscribe with a generated document, and know when a subscription reaches its feed.
+
+/** A generated TypedDocumentNode (the shape of @graphql-typed-document-node/core, which @shop/client emits). */
+type TypedDocument<R, V> = DocumentNode & { __apiType?: (variables: V) => R };
+
+export interface TypedSubscription<R> {
+  values: { data?: R | null; errors?: unknown[] }[];
+  /** 'complete', or the error that ended it. */
+  ended: Promise<unknown>;
+  close: () => Promise<void>;
+}
+
+/** A generated subscription document over the gateway's websocket, as a browser would send it. */
+export function subscribeTyped<R, V>(
+  supergraph: TestSupergraph,
+  document: TypedDocument<R, V>,
+  variables: V,
+  token: string,
+): TypedSubscription<R> {
+  const subscribed = subscribeOverWs(
+    supergraph.gateway.wsUrl,
+    print(document),
+    variables as Record<string, unknown>,
+    token,
+  );
+  return subscribed as unknown as TypedSubscription<R>;
+}
+
+type ProbeType = 'order.status-changed' | 'payment.status-changed';
+
+/**
+ * graphql-ws does not say when the subgraph's feed holds a subscription: publish harmless probes (a status
+ * "changing" to itself, reason PROBE) on the feed's topic until the subscriber has seen one. The envelope is
+ * the outbox's (the gateway does not depend on @shop/events).
+ */
+export async function untilFeedDelivers(
+  supergraph: TestSupergraph,
+  type: ProbeType,
+  data: { orderId: string } & Record<string, string>,
+  seen: () => boolean,
+): Promise<void> {
+  const producer = await supergraph.kafka.connection.producer();
+  await waitFor(
+    `a ${type} probe through the gateway`,
+    async () => {
+      if (seen()) return true;
+      const event = {
+        id: randomUUID(),
+        type,
+        version: 1,
+        occurredAt: new Date().toISOString(),
+        source: 'test',
+        correlationId: randomUUID(),
+        data,
+      };
+      await producer.send({
+        topic: supergraph.kafka.connection.topic(type),
+        messages: [{ key: data.orderId, value: JSON.stringify(event) }],
+      });
+      return false;
+    },
+    { timeoutMs: 30_000, intervalMs: 300 },
+  );
+}
+
+/**
+ * Confirms a PaymentIntent at the local Stripe-compatible server the way Stripe.js would (the intent id is the
+ * client secret up to `_secret_`); the server then sends the signed webhook to the payments subgraph.
+ */
+export async function confirmCard(
+  supergraph: TestSupergraph,
+  clientSecret: string,
+  paymentMethod: 'pm_card_visa' | 'pm_card_chargeDeclined' = 'pm_card_visa',
+): Promise<number> {
+  const payments = supergraph.subgraphs.payments;
+  if (!payments) throw new Error('payments is not running');
+  const intentId = clientSecret.split('_secret_')[0] ?? '';
+  const response = await fetch(`${payments.env.STRIPE_API_URL}/v1/payment_intents/${intentId}/confirm`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${payments.env.STRIPE_SECRET_KEY}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: `payment_method=${paymentMethod}`,
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+export interface Mail {
+  to: string[];
+  subject: string;
+  text: string;
+}
+
+/** Every email the local SMTP sink of the notifications subgraph received (its JSON API). */
+export async function mailbox(supergraph: TestSupergraph): Promise<Mail[]> {
+  const notifications = supergraph.subgraphs.notifications;
+  if (!notifications) throw new Error('notifications is not running');
+  const response = await fetch(`http://127.0.0.1:${notifications.env.MAILBOX_HTTP_PORT}/api/messages`);
+  return (await response.json()) as Mail[];
+}
+
+/** The emails to one address. */
+export async function mailTo(supergraph: TestSupergraph, address: string): Promise<Mail[]> {
+  return (await mailbox(supergraph)).filter((mail) => mail.to.includes(address));
+}
+
+export const address = {
+  street: '123 Main St',
+  city: 'Boston',
+  state: 'MA',
+  zipCode: '02101',
+  country: 'US',
+};
+
+/** Cents of a Decimal string such as "70.97" (money is exact: never add floats). */
+export const cents = (amount: string): number => Math.round(Number(amount) * 100);
+export const amount = (value: number): string => (value / 100).toFixed(2);
