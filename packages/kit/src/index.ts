@@ -1,5 +1,6 @@
 export {
   closeAtTokenExpiry,
+  MAX_CLOCK_SKEW_SECONDS,
   type Role,
   requireAdmin,
   requireOwnerOrAdmin,
@@ -44,6 +45,14 @@ export {
   toGraphQLError,
   unauthenticated,
 } from './errors';
+export {
+  type ClientInfo,
+  FORWARDED_CLIENT_HEADER,
+  gatewaySecretSetting,
+  normaliseAddress,
+  readForwardedClient,
+  signForwardedClient,
+} from './forwarded-client';
 export { type HealthState, mountHealthRoutes, type ReadinessCheck } from './health';
 export {
   clientErrorOf,
@@ -76,6 +85,14 @@ export {
   toConnection,
 } from './pagination';
 export { PeriodicJob, type PeriodicJobOptions } from './periodic-job';
+export {
+  assertAllowed,
+  type RateLimitDecision,
+  RateLimiter,
+  type RateLimitRule,
+  type RedisEval,
+  rateLimited,
+} from './rate-limit';
 export { documentHasNul, findNul, nulRefusal, requestGuardsPlugin } from './request-guards';
 export { applyKitScalars, DateTimeScalar, DecimalScalar, kitScalars, money } from './scalars';
 export { commonResolvers, commonSchemaPath, loadSchema, subgraphSdl } from './schema';

@@ -21,6 +21,7 @@ import { closeAtTokenExpiry, type TokenVerifier, type Viewer } from './auth';
 import { corsFor } from './cors';
 import { guardEntityRepresentations } from './entities';
 import { AppError, clientErrorCodes, toGraphQLError } from './errors';
+import { type ClientInfo, FORWARDED_CLIENT_HEADER, readForwardedClient } from './forwarded-client';
 import { type HealthState, mountHealthRoutes, type ReadinessCheck } from './health';
 import {
   createApp,
@@ -39,6 +40,8 @@ export interface RequestContext extends BaseContext {
   logger: Logger;
   /** The raw token, so a subgraph can forward it when it calls another service. */
   token: string | undefined;
+  /** The client's address and whether the request came through the gateway (forwarded-client.ts). */
+  client: ClientInfo;
 }
 
 export interface SubgraphServerOptions<TContext extends RequestContext> {
@@ -57,6 +60,8 @@ export interface SubgraphServerOptions<TContext extends RequestContext> {
   corsOrigins?: readonly string[];
   /** Extra HTTP routes mounted before /graphql, such as a webhook that needs the raw body. */
   routes?: (app: Express) => void;
+  /** GATEWAY_SECRET: believe the gateway's signed client address (unset: every caller is a direct client). */
+  gatewaySecret?: string | undefined;
 }
 
 export interface RunningSubgraph {
@@ -215,7 +220,13 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   const httpServer = createServer(app);
   const health: HealthState = { draining: false };
 
-  const buildContext = async (authorization: unknown, requestId?: string): Promise<TContext> => {
+  const clientOf = (req: IncomingMessage): ClientInfo =>
+    readForwardedClient(options.gatewaySecret, req.headers[FORWARDED_CLIENT_HEADER], req.socket.remoteAddress);
+  const buildContext = async (
+    authorization: unknown,
+    client: ClientInfo,
+    requestId?: string,
+  ): Promise<TContext> => {
     const token = bearer(authorization);
     if (authorization !== undefined && authorization !== '' && token === undefined) {
       throw new AppError('UNAUTHENTICATED', 'Authorization must be "Bearer <token>"');
@@ -225,6 +236,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     const base: RequestContext = {
       viewer,
       token,
+      client,
       logger: Object.keys(bindings).length > 0 ? logger.child(bindings) : logger,
     };
     return options.createContext ? options.createContext(base) : (base as TContext);
@@ -244,7 +256,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
         const params = ctx.connectionParams ?? {};
         const authorization = params.authorization ?? params.Authorization;
         try {
-          const { viewer } = await buildContext(authorization);
+          const { viewer } = await buildContext(authorization, clientOf(ctx.extra.request));
           ctx.extra.authorization = authorization;
           ctx.extra.expiry = closeAtTokenExpiry(ctx.extra.socket, viewer);
           return true;
@@ -266,7 +278,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
         return nul ? [nul] : undefined;
       },
       // A fresh context per operation: the token is checked again and DataLoader caches never outlive it.
-      context: (ctx) => buildContext(ctx.extra.authorization),
+      context: (ctx) => buildContext(ctx.extra.authorization, clientOf(ctx.extra.request)),
       // Subscription results skip Apollo's formatError; give them the same coded, masked errors.
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(logger, e.toJSON(), e)),
       onNext: (_ctx, _id, _payload, _args, result) => {
@@ -309,7 +321,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   mountGraphQL(app, apollo, {
     corsOrigins: options.corsOrigins,
     logger,
-    context: (req) => buildContext(req.headers.authorization, currentRequestId()),
+    context: (req) => buildContext(req.headers.authorization, clientOf(req), currentRequestId()),
   });
   mountErrorHandlers(app, logger);
 

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { TokenIssuer, type TokenVerifier } from '@shop/kit';
+import { RateLimiter, TokenIssuer, type TokenVerifier } from '@shop/kit';
 import { defineSubgraph } from '@shop/runtime';
 import { usersEnv } from './config';
 import { createContext } from './context';
@@ -16,7 +16,7 @@ export const subgraph = defineSubgraph({
   env: usersEnv,
   schemaPath: fileURLToPath(new URL('./schema.graphql', import.meta.url)),
   migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
-  build: async ({ config, logger, tokenVerifier, postgres }) => {
+  build: async ({ config, logger, tokenVerifier, postgres, redis }) => {
     const tokenIssuer = await TokenIssuer.fromPem(config.JWT_PRIVATE_KEY, {
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
@@ -31,6 +31,14 @@ export const subgraph = defineSubgraph({
       tokenIssuer,
       refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
       logger,
+      limiter: new RateLimiter(redis.client),
+      limits: {
+        windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+        loginFailuresPerAccount: config.LOGIN_FAILURES_PER_ACCOUNT,
+        loginFailuresPerAddress: config.LOGIN_FAILURES_PER_ADDRESS,
+        registrationsPerAddress: config.REGISTRATIONS_PER_ADDRESS,
+        refreshesPerAddress: config.REFRESHES_PER_ADDRESS,
+      },
     });
     return {
       resolvers,

@@ -1,9 +1,13 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { UniqueViolation } from '@shop/db';
 import {
+  assertAllowed,
+  type ClientInfo,
   conflict,
   type Logger,
   parseInput,
+  type RateLimiter,
+  type RateLimitRule,
   requireOwnerOrAdmin,
   requireViewer,
   type TokenIssuer,
@@ -56,12 +60,24 @@ export interface AuthSession {
 /** Loads users by id within one request; one database query per batch. */
 export type UserLoader = Pick<DataLoader<string, UserRecord | null>, 'load'>;
 
+/** The rate limits of sign-in and account operations (Redis counters shared by every instance). */
+export interface UsersLimits {
+  windowSeconds: number;
+  /** Failed sign-ins and wrong current passwords, per account and per client address. */
+  loginFailuresPerAccount: number;
+  loginFailuresPerAddress: number;
+  registrationsPerAddress: number;
+  refreshesPerAddress: number;
+}
+
 export interface UsersServiceDeps {
   repository: UsersRepository;
   passwords: PasswordHasher;
   tokenIssuer: TokenIssuer;
   refreshTokenTtlDays: number;
   logger: Logger;
+  limiter: RateLimiter;
+  limits: UsersLimits;
 }
 
 // One message for every failed sign-in, so the answer never tells whether the email has an account.
@@ -73,10 +89,30 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Registration, sign-in, refresh-token rotation and who may see which user. Knows nothing of GraphQL. */
 export class UsersService {
-  constructor(private readonly deps: UsersServiceDeps) {}
+  private readonly rules: Record<
+    'loginPerAccount' | 'loginPerAddress' | 'registerPerAddress' | 'refreshPerAddress',
+    RateLimitRule
+  >;
 
-  /** Creates a CUSTOMER (the role is never taken from input) and signs them in. */
-  async register(input: RegisterInput): Promise<AuthSession> {
+  constructor(private readonly deps: UsersServiceDeps) {
+    const { windowSeconds, ...limits } = deps.limits;
+    this.rules = {
+      loginPerAccount: { name: 'login-account', limit: limits.loginFailuresPerAccount, windowSeconds },
+      loginPerAddress: { name: 'login-address', limit: limits.loginFailuresPerAddress, windowSeconds },
+      registerPerAddress: { name: 'register-address', limit: limits.registrationsPerAddress, windowSeconds },
+      refreshPerAddress: { name: 'refresh-address', limit: limits.refreshesPerAddress, windowSeconds },
+    };
+  }
+
+  /**
+   * Creates a CUSTOMER (the role is never taken from input) and signs them in. Every call counts against the
+   * client address's registrations, valid or not, so 100 aliased calls in one request create at most the limit.
+   */
+  async register(input: RegisterInput, client: ClientInfo): Promise<AuthSession> {
+    assertAllowed(
+      await this.deps.limiter.hit(this.rules.registerPerAddress, client.address),
+      'Too many registrations from your address; try again later',
+    );
     const { email, password, name } = parseInput(registerInputSchema, input);
     const passwordHash = await this.deps.passwords.hash(password);
     const user = await this.deps.repository
@@ -99,13 +135,17 @@ export class UsersService {
     viewer: Viewer | undefined,
     currentPassword: string,
     newPassword: string,
+    client: ClientInfo,
   ): Promise<ChangePasswordOutcome> {
     const { userId, email } = requireViewer(viewer);
     const valid = parseInput(newPasswordSchema, { newPassword, email });
+    // Guessing the current password here is guessing a sign-in: the same counters, so neither bypasses the other.
+    const attempt = await this.countPasswordAttempt(email, client);
     const currentHash = await this.deps.repository.findPasswordHash(userId);
     if (!(await this.deps.passwords.verify(currentHash, currentPassword))) {
       return { kind: 'WrongCurrentPassword' };
     }
+    await attempt.succeeded();
     const passwordHash = await this.deps.passwords.hash(valid.newPassword);
     const user = await this.deps.repository.replacePassword(userId, passwordHash, new Date());
     if (!user) throw unauthenticated('This account no longer exists');
@@ -113,12 +153,42 @@ export class UsersService {
     return { kind: 'PasswordChanged', session: await this.startSession(user) };
   }
 
-  async login(email: string, password: string): Promise<AuthSession> {
-    const credentials = await this.deps.repository.findCredentialsByEmail(normaliseEmail(email));
+  /**
+   * Signs in. Each attempt counts as a failure for the account and the client address before the password is
+   * checked (so a burst cannot slip through while the first attempts run); a success takes it back. Over either
+   * limit, every attempt is RATE_LIMITED, the right password too, until the window ends; unknown emails are
+   * counted alike, so the answer says nothing about which accounts exist.
+   */
+  async login(email: string, password: string, client: ClientInfo): Promise<AuthSession> {
+    const account = normaliseEmail(email);
+    const attempt = await this.countPasswordAttempt(account, client);
+    const credentials = await this.deps.repository.findCredentialsByEmail(account);
     // verify() runs a full argon2 verification even without an account: same work, same answer.
     const passwordMatches = await this.deps.passwords.verify(credentials?.passwordHash, password);
     if (!credentials || !passwordMatches) throw invalidCredentials();
+    await attempt.succeeded();
     return this.startSession(credentials.user);
+  }
+
+  /** Counts a password attempt (RATE_LIMITED over a limit); `succeeded` clears the account's failures. */
+  private async countPasswordAttempt(email: string, client: ClientInfo) {
+    const { limiter } = this.deps;
+    // The account's key is a digest: any text a client sends as an email stays out of Redis key names.
+    const account = createHash('sha256').update(normaliseEmail(email)).digest('base64url');
+    const decision = await limiter.hitAll([
+      [this.rules.loginPerAccount, account],
+      [this.rules.loginPerAddress, client.address],
+    ]);
+    if (!decision.allowed) {
+      this.deps.logger.warn({ address: client.address }, 'sign-in attempts throttled');
+    }
+    assertAllowed(decision, 'Too many failed sign-in attempts; try again later');
+    return {
+      succeeded: async () => {
+        await limiter.reset(this.rules.loginPerAccount, account);
+        await limiter.refund(this.rules.loginPerAddress, client.address);
+      },
+    };
   }
 
   /**
@@ -127,7 +197,11 @@ export class UsersService {
    * out whoever holds its newest token too. The row lock makes concurrent uses of one token sequential, so
    * at most one of them succeeds and the others count as reuse.
    */
-  async refresh(refreshToken: string): Promise<AuthSession> {
+  async refresh(refreshToken: string, client: ClientInfo): Promise<AuthSession> {
+    assertAllowed(
+      await this.deps.limiter.hit(this.rules.refreshPerAddress, client.address),
+      'Too many token refreshes from your address; try again later',
+    );
     const now = new Date();
     const next = { token: newRefreshToken(), expiresAt: this.refreshTokenExpiry(now) };
     const outcome = await this.deps.repository.withLockedRefreshToken(

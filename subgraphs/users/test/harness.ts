@@ -16,9 +16,21 @@ export type UsersUnderTest = TestSubgraph & {
   prisma: PrismaClient;
 };
 
+/**
+ * Rate limits high enough for tests that sign in and register many times from one address (the rate-limit
+ * tests set their own).
+ */
+export const relaxedLimits = {
+  LOGIN_FAILURES_PER_ACCOUNT: '1000',
+  LOGIN_FAILURES_PER_ADDRESS: '1000',
+  REGISTRATIONS_PER_ADDRESS: '1000',
+  REFRESHES_PER_ADDRESS: '1000',
+};
+
 /** The real users subgraph for a whole test file (its own database and key pair), as production runs it. */
-export function useUsers(): UsersUnderTest {
+export function useUsers(env: Record<string, string> = relaxedLimits): UsersUnderTest {
   return useSubgraph(subgraph, {
+    env,
     extend: ({ database }) => {
       if (!database) throw new Error('users uses postgres');
       const prisma = new PrismaClient({ adapter: createPrismaAdapter(database.url) });
