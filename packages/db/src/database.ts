@@ -45,7 +45,18 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   }
 }
 
+export interface PrismaAdapterOptions {
+  /**
+   * Postgres cancels any statement of these connections running longer than this (`statement_timeout`, sent
+   * when each connection starts), so one slow query cannot hold a pooled connection for longer.
+   */
+  statementTimeoutMs?: number;
+}
+
 /** The driver adapter a generated Prisma 7 client needs (`new PrismaClient({ adapter })`). */
-export function createPrismaAdapter(databaseUrl: string): PrismaPg {
-  return new PrismaPg({ connectionString: databaseUrl });
+export function createPrismaAdapter(databaseUrl: string, options: PrismaAdapterOptions = {}): PrismaPg {
+  return new PrismaPg({
+    connectionString: databaseUrl,
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+  });
 }

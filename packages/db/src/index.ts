@@ -1,4 +1,11 @@
-export { createPrismaAdapter, databaseName, ensureDatabase, redactUrl, withDatabase } from './database';
+export {
+  createPrismaAdapter,
+  databaseName,
+  ensureDatabase,
+  type PrismaAdapterOptions,
+  redactUrl,
+  withDatabase,
+} from './database';
 export { isRecordNotFound, refuseDuplicates, UniqueViolation } from './errors';
 export { generatePrismaClient, offlineSchemaEnginePath, prismaCliPath } from './generate';
 export { type KeysetPosition, newestFirst, olderThan } from './keyset';

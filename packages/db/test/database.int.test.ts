@@ -37,4 +37,20 @@ describe('createPrismaAdapter', () => {
       await adapter.dispose();
     }
   });
+
+  it('has Postgres cancel a statement running past statementTimeoutMs, and the connection stays usable', async () => {
+    const url = withDatabase(scratchDatabaseUrl(), 'postgres');
+    const adapter = await createPrismaAdapter(url, { statementTimeoutMs: 200 }).connect();
+    try {
+      const started = performance.now();
+      const slow = adapter.queryRaw({ sql: 'SELECT pg_sleep(30)', args: [], argTypes: [] });
+      // 57014: query_canceled ("canceling statement due to statement timeout").
+      await expect(slow).rejects.toMatchObject({ cause: { originalCode: '57014' } });
+      console.log(`statement cancelled after ${Math.round(performance.now() - started)} ms (timeout 200 ms)`);
+      const setting = await adapter.queryRaw({ sql: 'SHOW statement_timeout', args: [], argTypes: [] });
+      expect(setting.rows).toEqual([['200ms']]);
+    } finally {
+      await adapter.dispose();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { defaultQueryLimits, type QueryLimits } from './cost-limit';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -56,8 +57,9 @@ const pem = (label: string) =>
     .refine((value) => value.includes(`-----BEGIN ${label}-----`), `must be a PEM ${label.toLowerCase()}`);
 
 const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
 
-export const envSchemas = { csv, pem, port };
+export const envSchemas = { csv, pem, port, positiveInt };
 
 /**
  * Env models, opted into one by one: a service composes the ones it needs (`z.object({ ...a.shape, ...b.shape })`
@@ -79,6 +81,27 @@ export const envModels = {
       /** Browser origins allowed to call /graphql, comma-separated; `*` for any (development). */
       CORS_ORIGINS: csv.default(['*']),
     }),
+  /**
+   * What one operation may ask for, at the gateway and on every subgraph (HTTP and websocket); see the cost
+   * model in cost-limit.ts. The defaults let every operation of schema/operations through with pages of 100.
+   */
+  queryLimits: z.object({
+    /** Highest cost of an operation (lists count as many times as their size): QUERY_TOO_COMPLEX above. */
+    MAX_QUERY_COST: positiveInt.default(defaultQueryLimits.maxCost),
+    /** Most aliased fields in an operation, fragments expanded: TOO_MANY_ALIASES above. */
+    MAX_QUERY_ALIASES: positiveInt.default(defaultQueryLimits.maxAliases),
+    /** Most root fields in an operation: TOO_MANY_ROOT_FIELDS above. */
+    MAX_QUERY_ROOT_FIELDS: positiveInt.default(defaultQueryLimits.maxRootFields),
+    /** Largest query text in bytes (variables not counted): QUERY_TOO_LARGE above. */
+    MAX_QUERY_BYTES: positiveInt.default(defaultQueryLimits.maxBytes),
+  }),
+  /** A subgraph's own bounds on one request and one websocket message. */
+  subgraphLimits: z.object({
+    /** A query or mutation still running after this long gets REQUEST_TIMEOUT for what has not resolved. */
+    REQUEST_DEADLINE_MS: positiveInt.default(10_000),
+    /** Largest websocket message accepted, in bytes (a larger one closes the socket with 1009). */
+    WS_MAX_MESSAGE_BYTES: positiveInt.default(1024 * 1024),
+  }),
   /** Verifying access tokens: the gateway and every subgraph hold the public key only. */
   auth: z.object({
     JWT_PUBLIC_KEY: pem('PUBLIC KEY'),
@@ -87,6 +110,8 @@ export const envModels = {
   }),
   postgres: z.object({
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }),
+    /** Postgres cancels a statement running longer than this (statement_timeout), freeing its connection. */
+    DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.default(5_000),
   }),
   redis: z.object({
     REDIS_URL: z
@@ -121,7 +146,17 @@ export const envModels = {
   }),
 } as const;
 
-export type EnvModelName = Exclude<keyof typeof envModels, 'server'>;
+export type EnvModelName = Exclude<keyof typeof envModels, 'server' | 'queryLimits' | 'subgraphLimits'>;
+
+/** The QueryLimits of a parsed config holding the queryLimits model. */
+export function queryLimitsOf(config: z.infer<(typeof envModels)['queryLimits']>): QueryLimits {
+  return {
+    maxCost: config.MAX_QUERY_COST,
+    maxAliases: config.MAX_QUERY_ALIASES,
+    maxRootFields: config.MAX_QUERY_ROOT_FIELDS,
+    maxBytes: config.MAX_QUERY_BYTES,
+  };
+}
 
 /** KEY=value lines of a dotenv file (such as `.env.example`); quotes around a value are dropped. */
 export function readEnvFile(path: URL | string): Record<string, string> {

@@ -17,6 +17,7 @@ export {
   envSchemas,
   loadConfigOrExit,
   parseConfig,
+  queryLimitsOf,
   readEnvFile,
 } from './config';
 export { corsFor } from './cors';
@@ -30,6 +31,7 @@ export {
   queryLimitsPlugin,
   queryTooLarge,
 } from './cost-limit';
+export { deadlinePlugin, enforceDeadlines, RequestDeadline, startDeadline } from './deadline';
 export { entityTypesOf, guardEntityRepresentations, representationProblem } from './entities';
 export {
   AppError,

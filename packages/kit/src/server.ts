@@ -7,18 +7,29 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { expressMiddleware } from '@as-integrations/express5';
-import type { Express } from 'express';
+import type { Express, RequestHandler } from 'express';
 import {
   type DocumentNode,
+  execute,
   type GraphQLError,
   type GraphQLFormattedError,
   type GraphQLSchema,
+  getOperationAST,
   parse,
+  validate,
 } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { closeAtTokenExpiry, type TokenVerifier, type Viewer } from './auth';
 import { corsFor } from './cors';
+import {
+  defaultQueryLimits,
+  type QueryLimits,
+  queryLimitRefusal,
+  queryLimitsPlugin,
+  queryTooLarge,
+} from './cost-limit';
+import { deadlinePlugin, enforceDeadlines, startDeadline } from './deadline';
 import { guardEntityRepresentations } from './entities';
 import { AppError, clientErrorCodes, toGraphQLError } from './errors';
 import { type ClientInfo, FORWARDED_CLIENT_HEADER, readForwardedClient } from './forwarded-client';
@@ -58,6 +69,12 @@ export interface SubgraphServerOptions<TContext extends RequestContext> {
   readiness?: Record<string, ReadinessCheck>;
   /** Browser origins allowed to call /graphql (default: any). */
   corsOrigins?: readonly string[];
+  /** Cost, alias, root-field and size limits of every operation, HTTP and websocket (default: defaultQueryLimits). */
+  queryLimits?: QueryLimits;
+  /** A query or mutation still resolving after this long answers REQUEST_TIMEOUT (default 10 s). */
+  requestDeadlineMs?: number;
+  /** Largest websocket message accepted (default 1 MiB); a larger one closes the socket with 1009. */
+  wsMaxMessageBytes?: number;
   /** Extra HTTP routes mounted before /graphql, such as a webhook that needs the raw body. */
   routes?: (app: Express) => void;
   /** GATEWAY_SECRET: believe the gateway's signed client address (unset: every caller is a direct client). */
@@ -172,13 +189,26 @@ export function mountGraphQL<TContext extends BaseContext>(
     context: (req: IncomingMessage) => Promise<TContext>;
     /** Where refused bodies (debug) and unexpected errors of the HTTP layer (error) are logged. */
     logger: Logger;
+    /** A longer query text is refused (QUERY_TOO_LARGE, 400) before Apollo parses and validates it. */
+    maxQueryBytes?: number | undefined;
   },
 ): void {
+  const { maxQueryBytes } = options;
+  const refuseLargeQueries: RequestHandler = (req, res, next) => {
+    const query =
+      req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
+    const refusal =
+      maxQueryBytes === undefined ? undefined : queryTooLarge(query, { maxBytes: maxQueryBytes });
+    if (!refusal) return next();
+    const { http: _status, ...extensions } = refusal.extensions;
+    res.status(400).json({ errors: [{ message: refusal.message, extensions }] });
+  };
   app.use(
     '/graphql',
     corsFor(options.corsOrigins ?? ['*']),
     jsonBody(),
     requestScope,
+    refuseLargeQueries,
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         try {
@@ -216,6 +246,9 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     { typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap<TContext> },
   ]);
   guardEntityRepresentations(schema);
+  enforceDeadlines(schema);
+  const queryLimits = options.queryLimits ?? defaultQueryLimits;
+  const requestDeadlineMs = options.requestDeadlineMs ?? 10_000;
   const app = createApp();
   const httpServer = createServer(app);
   const health: HealthState = { draining: false };
@@ -242,7 +275,11 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     return options.createContext ? options.createContext(base) : (base as TContext);
   };
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: '/graphql',
+    maxPayload: options.wsMaxMessageBytes ?? 1024 * 1024,
+  });
   const wsServerCleanup = useServer<
     Record<string, unknown>,
     { authorization?: unknown; expiry?: NodeJS.Timeout | undefined }
@@ -266,16 +303,36 @@ export async function startSubgraphServer<TContext extends RequestContext>(
         }
       },
       onClose: (ctx) => clearTimeout(ctx.extra.expiry),
-      // The HTTP guards (requestGuardsPlugin) do not see websocket operations; refuse NUL characters here too.
+      // The HTTP plugins do not see websocket operations: the same query limits and NUL check here, measured
+      // before validation (validating a huge operation is itself the costly part).
       onSubscribe: (_ctx, _id, payload) => {
         let document: DocumentNode;
         try {
           document = parse(payload.query);
         } catch {
+        const tooLarge = queryTooLarge(payload.query, queryLimits);
+        if (tooLarge) return [tooLarge];
           return undefined; // graphql-ws answers a syntax error itself
         }
-        const nul = nulRefusal(document, payload.variables);
-        return nul ? [nul] : undefined;
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return undefined; // graphql-ws answers that it cannot identify the operation
+        const variables = payload.variables;
+        const refusal =
+          queryLimitRefusal({ schema, document, operation, variables }, queryLimits) ??
+          nulRefusal(document, variables);
+        if (refusal) return [refusal];
+        const invalid = validate(schema, document);
+        if (invalid.length > 0) return invalid;
+        return { schema, document, operationName: payload.operationName, variableValues: variables };
+      },
+      // Queries and mutations over the socket keep the same deadline as over HTTP (subscriptions have none).
+      execute: async (args) => {
+        const deadline = startDeadline(args.contextValue as object, requestDeadlineMs);
+        try {
+          return await execute(args);
+        } finally {
+          deadline.clear();
+        }
       },
       // A fresh context per operation: the token is checked again and DataLoader caches never outlive it.
       context: (ctx) => buildContext(ctx.extra.authorization, clientOf(ctx.extra.request)),
@@ -306,6 +363,8 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       {
         async serverWillStart() {
           return {
+      queryLimitsPlugin(queryLimits),
+      deadlinePlugin(requestDeadlineMs),
             async drainServer() {
               await wsServerCleanup.dispose();
             },
@@ -324,6 +383,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     context: (req) => buildContext(req.headers.authorization, clientOf(req), currentRequestId()),
   });
   mountErrorHandlers(app, logger);
+    maxQueryBytes: queryLimits.maxBytes,
 
   const url = await listen(httpServer, options.port, options.host);
   logger.info({ url }, `${options.name} subgraph ready`);

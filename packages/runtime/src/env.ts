@@ -14,6 +14,8 @@ type ModelsShape<U extends Uses> = [U] extends [never]
 
 export type SubgraphEnvShape<U extends Uses, O extends z.ZodRawShape> = ServerShape &
   (typeof envModels.auth)['shape'] &
+  (typeof envModels.queryLimits)['shape'] &
+  (typeof envModels.subgraphLimits)['shape'] &
   ModelsShape<U> &
   O;
 
@@ -27,7 +29,8 @@ export interface SubgraphEnv<U extends Uses = Uses, O extends z.ZodRawShape = z.
 export type ConfigOf<E extends SubgraphEnv> = z.infer<E['schema']>;
 
 /**
- * The env schema of one subgraph: server settings (PORT defaults to `port`), token verification, the models
+ * The env schema of one subgraph: server settings (PORT defaults to `port`), token verification, query limits
+ * and the request deadline (cost-limit.ts, deadline.ts in the kit), the models
  * named in `uses` (postgres, redis, kafka, smtp, stripe) and the subgraph's own keys. The launcher opens what
  * `uses` names (a Prisma adapter, a Redis client, a Kafka connection) and `pnpm infra:up` creates the database.
  */
@@ -41,6 +44,8 @@ export function subgraphEnv<
       {},
       envModels.server(options.port).shape,
       envModels.auth.shape,
+      envModels.queryLimits.shape,
+      envModels.subgraphLimits.shape,
       ...shapes,
       options.own ?? {},
     ),

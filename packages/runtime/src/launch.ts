@@ -7,6 +7,7 @@ import {
   type Logger,
   loadSchema,
   parseConfig,
+  queryLimitsOf,
   type ReadinessCheck,
   type RunningSubgraph,
   Shutdown,
@@ -70,7 +71,9 @@ async function openDeps(
     const pool = new pg.Pool({ connectionString: url, max: 2 });
     pool.on('error', (error) => logger.warn({ err: error }, 'postgres pool error'));
     shutdown.register('postgres pool', () => pool.end());
-    const adapter = createPrismaAdapter(url);
+    const adapter = createPrismaAdapter(url, {
+      statementTimeoutMs: Number(config.DATABASE_STATEMENT_TIMEOUT_MS),
+    });
     deps.postgres = {
       url,
       pool,
@@ -163,6 +166,9 @@ export async function launchSubgraph(
       host: options.host ?? String(config.HOST),
       typeDefs: loadSchema(definition.schemaPath),
       resolvers: { ...commonResolvers, ...parts.resolvers },
+      queryLimits: queryLimitsOf(config as Parameters<typeof queryLimitsOf>[0]),
+      requestDeadlineMs: Number(config.REQUEST_DEADLINE_MS),
+      wsMaxMessageBytes: Number(config.WS_MAX_MESSAGE_BYTES),
       tokenVerifier,
       logger,
       corsOrigins: config.CORS_ORIGINS as string[],
