@@ -254,7 +254,11 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   const health: HealthState = { draining: false };
 
   const clientOf = (req: IncomingMessage): ClientInfo =>
-    readForwardedClient(options.gatewaySecret, req.headers[FORWARDED_CLIENT_HEADER], req.socket.remoteAddress);
+    readForwardedClient(
+      options.gatewaySecret,
+      req.headers[FORWARDED_CLIENT_HEADER],
+      req.socket.remoteAddress,
+    );
   const buildContext = async (
     authorization: unknown,
     client: ClientInfo,
@@ -306,12 +310,12 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       // The HTTP plugins do not see websocket operations: the same query limits and NUL check here, measured
       // before validation (validating a huge operation is itself the costly part).
       onSubscribe: (_ctx, _id, payload) => {
+        const tooLarge = queryTooLarge(payload.query, queryLimits);
+        if (tooLarge) return [tooLarge];
         let document: DocumentNode;
         try {
           document = parse(payload.query);
         } catch {
-        const tooLarge = queryTooLarge(payload.query, queryLimits);
-        if (tooLarge) return [tooLarge];
           return undefined; // graphql-ws answers a syntax error itself
         }
         const operation = getOperationAST(document, payload.operationName);
@@ -359,12 +363,12 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       // We report no traces to Apollo Studio; without this Apollo announces inline tracing on every start.
       ApolloServerPluginInlineTraceDisabled(),
       requestGuardsPlugin(),
+      queryLimitsPlugin(queryLimits),
+      deadlinePlugin(requestDeadlineMs),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {
         async serverWillStart() {
           return {
-      queryLimitsPlugin(queryLimits),
-      deadlinePlugin(requestDeadlineMs),
             async drainServer() {
               await wsServerCleanup.dispose();
             },
@@ -379,11 +383,11 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   options.routes?.(app);
   mountGraphQL(app, apollo, {
     corsOrigins: options.corsOrigins,
+    maxQueryBytes: queryLimits.maxBytes,
     logger,
     context: (req) => buildContext(req.headers.authorization, clientOf(req), currentRequestId()),
   });
   mountErrorHandlers(app, logger);
-    maxQueryBytes: queryLimits.maxBytes,
 
   const url = await listen(httpServer, options.port, options.host);
   logger.info({ url }, `${options.name} subgraph ready`);

@@ -173,7 +173,8 @@ export async function launchSubgraph(
       logger,
       corsOrigins: config.CORS_ORIGINS as string[],
       // Subgraphs that read the gateway's signed client address (users, products) have GATEWAY_SECRET.
-      gatewaySecret: typeof config.GATEWAY_SECRET === 'string' ? config.GATEWAY_SECRET || undefined : undefined,
+      gatewaySecret:
+        typeof config.GATEWAY_SECRET === 'string' ? config.GATEWAY_SECRET || undefined : undefined,
       readiness: { ...readiness, ...parts.readiness },
       ...(parts.createContext ? { createContext: parts.createContext } : {}),
       ...(parts.routes?.length ? { routes: (app) => mountRoutes(app, parts.routes ?? [], logger) } : {}),
