@@ -14,8 +14,7 @@ export function createContext(products: ProductsService, repository: ProductsRep
   return (base: RequestContext): Context => ({
     ...base,
     products,
-    // References from carts and orders resolve for anyone, inactive products included (an old order still
-    // shows what was bought).
+    // Inactive products are filtered after loading (ProductsService.referencedProduct): one query per batch.
     loaders: { productById: createByIdLoader((ids) => repository.findByIds(ids)) },
   });
 }

@@ -1,5 +1,6 @@
 import { UniqueViolation } from '@shop/db';
 import {
+  type ClientInfo,
   type Connection,
   conflict,
   type Logger,
@@ -102,6 +103,21 @@ export class ProductsService {
     const product = await this.repository.findById(id);
     if (product === null || (!product.active && !isAdmin(viewer))) return null;
     return product;
+  }
+
+  /**
+   * A product another subgraph referenced (`_entities`), with the visibility of `product`: inactive ones only for
+   * admins, or when the gateway asks (`viaGateway`: its plans follow references another subgraph handed out
+   * under its own rules, such as an old order's items). Sent straight to this subgraph, `_entities` is no way
+   * around the catalogue's visibility.
+   */
+  referencedProduct(
+    viewer: Viewer | undefined,
+    client: ClientInfo,
+    product: ProductRecord | null,
+  ): ProductRecord | null {
+    if (product === null || product.active || isAdmin(viewer) || client.viaGateway) return product;
+    return null;
   }
 
   /** The catalogue newest first, paginated by keyset; inactive products only for admins. */

@@ -25,7 +25,7 @@ beforeAll(async () => {
     name: `Entity ${i}`,
     sku: `ENT-${i}`,
     price: i % 2 === 0 ? '10' : '19.99',
-    // Entities resolve inactive products too: an old order still shows what was bought.
+    // Every tenth is inactive: only admins and the gateway's plans may resolve those.
     active: i % 10 !== 0,
   }));
   await products.prisma.product.createMany({ data: rows });
@@ -42,9 +42,11 @@ describe('Product entities', () => {
     requested.splice(31, 0, unknownB);
 
     products.sql.length = 0;
-    const response = await products.post<{ _entities: (EntityJson | null)[] }>(ENTITIES, {
-      representations: representations(requested),
-    });
+    const response = await products.post<{ _entities: (EntityJson | null)[] }>(
+      ENTITIES,
+      { representations: representations(requested) },
+      'admin',
+    );
 
     expect(response.errors).toBeUndefined();
     expect(products.sql).toHaveLength(1);
@@ -66,9 +68,11 @@ describe('Product entities', () => {
   it('resolves the same id asked for twice, and malformed ids as null, still in one query', async () => {
     const [first, second] = ids;
     products.sql.length = 0;
-    const response = await products.post<{ _entities: (EntityJson | null)[] }>(ENTITIES, {
-      representations: representations([first ?? '', 'not-a-uuid', second ?? '', first ?? '']),
-    });
+    const response = await products.post<{ _entities: (EntityJson | null)[] }>(
+      ENTITIES,
+      { representations: representations([first ?? '', 'not-a-uuid', second ?? '', first ?? '']) },
+      'admin',
+    );
 
     expect(response.errors).toBeUndefined();
     expect(response.data?._entities.map((entity) => entity?.id ?? null)).toEqual([
@@ -80,8 +84,8 @@ describe('Product entities', () => {
     expect(products.sql).toHaveLength(1);
   });
 
-  it('resolves references for anonymous callers and customers alike', async () => {
-    const [id] = ids;
+  it('resolves active references for anonymous callers and customers alike', async () => {
+    const id = ids[1];
     for (const caller of ['anonymous', 'customer'] as const) {
       const result = await products.post<{ _entities: (EntityJson | null)[] }>(
         ENTITIES,
@@ -91,5 +95,50 @@ describe('Product entities', () => {
       expect(result.errors).toBeUndefined();
       expect(result.data?._entities[0]?.id).toBe(id);
     }
+  });
+
+  it('hides inactive products from anonymous callers and customers sent straight to the subgraph, as queries do', async () => {
+    const inactive = ids.filter((_, i) => i % 10 === 0);
+    for (const caller of ['anonymous', 'customer'] as const) {
+      const result = await products.post<{ _entities: (EntityJson | null)[] }>(
+        ENTITIES,
+        { representations: representations([...inactive, ids[1] ?? '']) },
+        caller,
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data?._entities).toEqual([
+        ...inactive.map(() => null),
+        expect.objectContaining({ id: ids[1] }),
+      ]);
+    }
+  });
+
+  it('resolves inactive products for admins, and for the gateway (its plans follow references other subgraphs handed out)', async () => {
+    const inactive = ids.filter((_, i) => i % 10 === 0);
+    for (const caller of ['admin', 'gateway'] as const) {
+      const result = await products.post<{ _entities: (EntityJson | null)[] }>(
+        ENTITIES,
+        { representations: representations(inactive) },
+        caller,
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data?._entities.map((entity) => entity?.active)).toEqual(inactive.map(() => false));
+    }
+  });
+
+  it('does not believe a client-made gateway header', async () => {
+    const [inactive] = ids;
+    const response = await fetch(products.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-shop-forwarded-client': `203.0.113.10;${Math.floor(Date.now() / 1000)};bm90IGEgc2lnbmF0dXJl`,
+      },
+      body: JSON.stringify({
+        query: ENTITIES,
+        variables: { representations: representations([inactive ?? '']) },
+      }),
+    });
+    expect(((await response.json()) as { data: { _entities: unknown[] } }).data._entities).toEqual([null]);
   });
 });

@@ -1,10 +1,15 @@
 import { createPrismaAdapter } from '@shop/db';
+import { FORWARDED_CLIENT_HEADER, signForwardedClient } from '@shop/kit';
 import { codes, type GraphQLResponse, type TestSubgraph, useSubgraph } from '@shop/testing';
 import { PrismaClient, subgraph } from '../src/subgraph';
 
 export { codes as errorCodes };
 
-type Caller = 'admin' | 'customer' | 'anonymous';
+/** `gateway`: an anonymous client's request as the gateway forwards it (with its signed client header). */
+type Caller = 'admin' | 'customer' | 'anonymous' | 'gateway';
+
+/** The gateway's signing key in these tests (GATEWAY_SECRET). */
+export const TEST_GATEWAY_SECRET = 'products-tests-gateway-secret-0123456789';
 
 export type ProductsHarness = TestSubgraph & {
   /** The test's own client of the subgraph's database, to arrange and inspect rows. */
@@ -25,6 +30,7 @@ export type ProductsHarness = TestSubgraph & {
  */
 export function useProducts(): ProductsHarness {
   return useSubgraph(subgraph, {
+    env: { GATEWAY_SECRET: TEST_GATEWAY_SECRET },
     extend: async (products) => {
       if (!products.database) throw new Error('products uses postgres');
       const prisma = new PrismaClient({ adapter: createPrismaAdapter(products.database.url) });
@@ -36,6 +42,7 @@ export function useProducts(): ProductsHarness {
         admin: adminToken,
         customer: customerToken,
         anonymous: undefined,
+        gateway: undefined,
       };
       return {
         prisma,
@@ -45,7 +52,10 @@ export function useProducts(): ProductsHarness {
           query: string,
           variables: Record<string, unknown> = {},
           as: Caller = 'anonymous',
-        ) => products.graphql<D>(query, variables, tokens[as]),
+        ) =>
+          as === 'gateway'
+            ? postAsGateway<D>(products.url, query, variables)
+            : products.graphql<D>(query, variables, tokens[as]),
         stop: () => prisma.$disconnect(),
       };
     },
@@ -63,4 +73,20 @@ export interface ProductJson {
   active: boolean;
   createdAt: string;
   updatedAt: string;
+}
+
+async function postAsGateway<D>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<GraphQLResponse<D>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      [FORWARDED_CLIENT_HEADER]: signForwardedClient(TEST_GATEWAY_SECRET, '203.0.113.10'),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, ...((await response.json()) as Omit<GraphQLResponse<D>, 'status'>) };
 }
