@@ -20,7 +20,17 @@ export { createTestKafka, type TestKafka, type TopicReader } from './kafka';
 export { testLogger } from './logger';
 export { freePort } from './ports';
 export { createTestRedis, type TestRedis } from './redis';
+export { type ReplayedGroup, replaySubgraphConsumers, type SubgraphReplay } from './replay';
 export { recordingAdapter } from './sql';
+export {
+  consumerGroupLag,
+  consumerGroupsOf,
+  type DatabaseSnapshot,
+  queryDatabase,
+  snapshotDatabase,
+  snapshotRedis,
+  unpublishedOutboxRows,
+} from './state';
 export {
   codes,
   createTestKeys,
