@@ -7,6 +7,8 @@ import { z } from 'zod';
 export const gatewayEnvSchema = z.object({
   ...envModels.server(3000).shape,
   ...envModels.auth.shape,
+  /** MAX_QUERY_COST, MAX_QUERY_ALIASES, MAX_QUERY_ROOT_FIELDS, MAX_QUERY_BYTES: as on every subgraph (cost-limit.ts). */
+  ...envModels.queryLimits.shape,
   /** The composed supergraph; a relative path is taken from the repository root. */
   SUPERGRAPH_PATH: z
     .string()
@@ -28,6 +30,8 @@ export const gatewayEnvSchema = z.object({
       }
       return Object.fromEntries(entries) as Record<string, string>;
     }),
+  /** How long one subgraph fetch may take; a field whose subgraph has not answered by then fails with SUBGRAPH_TIMEOUT. */
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** Deepest selection a client may send; deeper operations are refused before planning. */
   MAX_QUERY_DEPTH: z.coerce.number().int().positive().default(12),
   /** Deepest `__schema`/`__type` selection: Sandbox's introspection query is 15 deep, abusive ones far more. */

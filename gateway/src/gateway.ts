@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:http';
-import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   applyKitScalars,
   createApp,
   currentRequestId,
+  defaultQueryLimits,
   formatError,
   type HealthState,
   type Logger,
@@ -13,11 +14,11 @@ import {
   mountErrorHandlers,
   mountGraphQL,
   mountHealthRoutes,
-  REQUEST_ID_HEADER,
+  type QueryLimits,
+  queryLimitsPlugin,
   requestGuardsPlugin,
   type TokenVerifier,
 } from '@shop/kit';
-import { GraphQLError } from 'graphql';
 import { depthLimitPlugin } from './depth-limit';
 import {
   defaultSubscriptionLimits,
@@ -25,77 +26,9 @@ import {
   type SubscriptionServer,
   serveSubscriptions,
 } from './subscriptions/server';
+import { type GatewayContext, UpstreamDataSource } from './upstream';
 
-/** What the gateway knows of a request: the caller's raw token, already verified once here, and its id. */
-export interface GatewayContext {
-  authorization: string | undefined;
-  /** Sent on to the subgraphs, so their log lines carry the same id as ours. */
-  requestId: string | undefined;
-}
-
-type SubgraphResponse = Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0];
-
-// A subgraph refusing the client's request with one of these (401 for a token that expired on the way, 403,
-// 400 for input) is passed on with its message, code and status; any other failure is ours and is masked.
-const forwardedCodes = new Set(['BAD_USER_INPUT', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT']);
-
-function firstCodedError(body: unknown): { message: string; code: string } | undefined {
-  if (typeof body !== 'object' || body === null || !('errors' in body) || !Array.isArray(body.errors)) {
-    return undefined;
-  }
-  for (const error of body.errors as unknown[]) {
-    if (typeof error !== 'object' || error === null) continue;
-    const { message, extensions } = error as { message?: unknown; extensions?: { code?: unknown } };
-    const code = extensions?.code;
-    if (typeof message === 'string' && typeof code === 'string' && forwardedCodes.has(code)) {
-      return { message, code };
-    }
-  }
-  return undefined;
-}
-
-/**
- * Forwards the caller's token (and request id) to every subgraph, which verifies it again (never trusting the
- * gateway). A subgraph's HTTP failure reaches the client as the subgraph's own coded error, or masked; never
- * with the subgraph's address or raw body (Apollo's default puts both in `extensions.response`).
- */
-class AuthForwardingDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(
-    url: string,
-    private readonly subgraph: string,
-    private readonly logger: Logger,
-  ) {
-    super({ url });
-  }
-
-  override willSendRequest({
-    request,
-    context,
-  }: Parameters<RemoteGraphQLDataSource<GatewayContext>['willSendRequest'] & {}>[0]) {
-    if (context.authorization) request.http?.headers.set('authorization', context.authorization);
-    if (context.requestId) request.http?.headers.set(REQUEST_ID_HEADER, context.requestId);
-  }
-
-  override async errorFromResponse(response: SubgraphResponse): Promise<GraphQLError> {
-    const body = await this.parseBody(response).catch(() => undefined);
-    const refusal = response.status >= 400 && response.status < 500 ? firstCodedError(body) : undefined;
-    const log = {
-      subgraph: this.subgraph,
-      url: response.url,
-      status: response.status,
-      body,
-      requestId: currentRequestId(),
-    };
-    if (refusal) {
-      this.logger.debug(log, 'subgraph refused the request');
-      return new GraphQLError(refusal.message, {
-        extensions: { code: refusal.code, http: { status: response.status } },
-      });
-    }
-    this.logger.error(log, 'subgraph failed');
-    return new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-  }
-}
+export type { GatewayContext } from './upstream';
 
 export interface GatewayOptions {
   supergraphSdl: string;
@@ -105,10 +38,14 @@ export interface GatewayOptions {
   logger: Logger;
   /** Subgraph URLs that differ from those composed into the supergraph. */
   subgraphUrls?: Record<string, string>;
+  /** How long one subgraph fetch may take before the field fails with SUBGRAPH_TIMEOUT (default 10 s). */
+  subgraphTimeoutMs?: number;
   maxQueryDepth?: number;
   /** Deepest selection inside `__schema`/`__type` (Apollo Sandbox's introspection query is 15 deep). */
   maxIntrospectionDepth?: number;
   corsOrigins?: readonly string[];
+  /** Cost, alias, root-field and size limits of an operation (default: defaultQueryLimits, as on the subgraphs). */
+  queryLimits?: QueryLimits;
   /** Limits of graphql-ws subscriptions (defaults: defaultSubscriptionLimits). */
   subscriptionLimits?: Partial<SubscriptionLimits>;
   /**
@@ -148,13 +85,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return target;
   };
   let update: ((supergraphSdl: string) => void) | undefined;
+  const upstreams: UpstreamDataSource[] = [];
   const gateway = new ApolloGateway({
     // The function form keeps the `update` hook, so the supergraph can be reloaded (SIGHUP, tests).
     supergraphSdl: async (hooks) => {
       update = hooks.update;
       return { supergraphSdl: options.supergraphSdl };
     },
-    buildService: ({ name, url }) => new AuthForwardingDataSource(subgraphUrl(name, url), name, logger),
+    buildService: ({ name, url }) => {
+      const source = new UpstreamDataSource({
+        url: subgraphUrl(name, url),
+        subgraph: name,
+        logger,
+        timeoutMs: options.subgraphTimeoutMs ?? 10_000,
+      });
+      upstreams.push(source);
+      return source;
+    },
     logger,
   });
   let subscriptions: SubscriptionServer | undefined;
@@ -178,6 +125,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ApolloServerPluginDrainHttpServer({ httpServer }),
       requestGuardsPlugin(),
       depthLimitPlugin(options.maxQueryDepth ?? 12, options.maxIntrospectionDepth ?? 20),
+      queryLimitsPlugin(options.queryLimits ?? defaultQueryLimits),
       {
         async serverWillStart() {
           return {
@@ -206,6 +154,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   mountHealthRoutes(app, {}, health);
   mountGraphQL(app, server, {
     corsOrigins: options.corsOrigins,
+    maxQueryBytes: (options.queryLimits ?? defaultQueryLimits).maxBytes,
     logger,
     // Refuse a bad token here (401) before any planning; the subgraphs verify it again themselves.
     context: async (req) => {
@@ -231,6 +180,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     stop: async () => {
       health.draining = true;
       await server.stop();
+      await Promise.all(upstreams.map((upstream) => upstream.close()));
     },
   };
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createLogger, loadConfigOrExit, Shutdown, TokenVerifier } from '@shop/kit';
+import { createLogger, loadConfigOrExit, queryLimitsOf, Shutdown, TokenVerifier } from '@shop/kit';
 import { gatewayEnvSchema } from './config';
 import { startGateway } from './gateway';
 
@@ -13,9 +13,11 @@ const gateway = await startGateway({
   port: config.PORT,
   host: config.HOST,
   subgraphUrls: config.SUBGRAPH_URLS,
+  subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS,
   maxQueryDepth: config.MAX_QUERY_DEPTH,
   maxIntrospectionDepth: config.MAX_INTROSPECTION_DEPTH,
   corsOrigins: config.CORS_ORIGINS,
+  queryLimits: queryLimitsOf(config),
   subscriptionLimits: {
     maxSubscriptions: config.SUBSCRIPTIONS_MAX,
     maxSubscriptionsPerUser: config.SUBSCRIPTIONS_MAX_PER_USER,

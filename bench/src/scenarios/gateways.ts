@@ -41,7 +41,7 @@ async function freePort(): Promise<number> {
 
 const probe = (url: string) => async () => (await fetch(url)).ok;
 
-const gatewayKinds: GatewayKind[] = [
+const allGatewayKinds: GatewayKind[] = [
   {
     label: 'ours',
     start: (supergraphPath, port, publicKeyPem, options) => {
@@ -84,6 +84,16 @@ const gatewayKinds: GatewayKind[] = [
       }),
   },
 ];
+
+// BENCH_GATEWAYS=ours,Hive (labels' first words) and BENCH_MODES=real|bound narrow a run while profiling.
+const gatewayKinds = allGatewayKinds.filter(
+  (kind) =>
+    !process.env.BENCH_GATEWAYS ||
+    process.env.BENCH_GATEWAYS.split(',').some((name) =>
+      kind.label.toLowerCase().startsWith(name.trim().toLowerCase()),
+    ),
+);
+const modes = (process.env.BENCH_MODES ?? 'real,bound').split(',');
 
 interface Query {
   label: string;
@@ -414,7 +424,7 @@ export const gatewaysScenario: BenchScenario = {
       options.log('creating the data (an order of three products, its payment) through our gateway…');
       const queries = await prepareQueries(real[0]?.url as string, urls);
       const rows: BenchRow[] = [];
-      for (const query of queries) {
+      for (const query of modes.includes('real') ? queries : []) {
         options.log(`real subgraphs · ${query.label}`);
         const subjects: Subject[] = real.map((gateway, i) => ({
           label: gatewayKinds[i]?.label as string,
@@ -457,7 +467,7 @@ export const gatewaysScenario: BenchScenario = {
         }
       }
       await fetch(`http://127.0.0.1:${replayPort}/__replay`, { method: 'POST' });
-      for (const query of queries) {
+      for (const query of modes.includes('bound') ? queries : []) {
         options.log(`gateway-bound · ${query.label}`);
         const subjects: Subject[] = bound.map((gateway, i) => ({
           label: gatewayKinds[i]?.label as string,
