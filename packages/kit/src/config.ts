@@ -97,8 +97,9 @@ export const envModels = {
   }),
   /** A subgraph's own bounds on one request and one websocket message. */
   subgraphLimits: z.object({
-    /** A query or mutation still running after this long gets REQUEST_TIMEOUT for what has not resolved. */
-    REQUEST_DEADLINE_MS: positiveInt.default(10_000),
+    /** A query or mutation still running after this long gets REQUEST_TIMEOUT for what has not resolved (under
+     * the gateway's SUBGRAPH_TIMEOUT_MS, 10 s, so the gateway passes on a coded partial answer). */
+    REQUEST_DEADLINE_MS: positiveInt.default(8_000),
     /** Largest websocket message accepted, in bytes (a larger one closes the socket with 1009). */
     WS_MAX_MESSAGE_BYTES: positiveInt.default(1024 * 1024),
   }),

@@ -71,7 +71,7 @@ export interface SubgraphServerOptions<TContext extends RequestContext> {
   corsOrigins?: readonly string[];
   /** Cost, alias, root-field and size limits of every operation, HTTP and websocket (default: defaultQueryLimits). */
   queryLimits?: QueryLimits;
-  /** A query or mutation still resolving after this long answers REQUEST_TIMEOUT (default 10 s). */
+  /** A query or mutation still resolving after this long answers REQUEST_TIMEOUT (default 8 s). */
   requestDeadlineMs?: number;
   /** Largest websocket message accepted (default 1 MiB); a larger one closes the socket with 1009. */
   wsMaxMessageBytes?: number;
@@ -248,7 +248,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   guardEntityRepresentations(schema);
   enforceDeadlines(schema);
   const queryLimits = options.queryLimits ?? defaultQueryLimits;
-  const requestDeadlineMs = options.requestDeadlineMs ?? 10_000;
+  const requestDeadlineMs = options.requestDeadlineMs ?? 8_000;
   const app = createApp();
   const httpServer = createServer(app);
   const health: HealthState = { draining: false };
