@@ -30,6 +30,7 @@ import {
 } from 'graphql';
 import { operationDepth } from '../depth-limit';
 import type { GatewayContext } from '../gateway';
+import { DocumentCache } from './document-cache';
 import { subscriptionError } from './errors';
 import { plannerOf } from './internals';
 import { type PreparedSubscription, type Subscriber, SubscriptionStreams } from './streams';
@@ -168,6 +169,7 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
     shared: options.shared,
   });
   const limiter = new SubscriptionLimiter(limits);
+  const documents = new DocumentCache({ maxEntries: 500, maxQueryBytes: 16 * 1024 });
   const wsServer = new WebSocketServer({
     server: options.httpServer,
     path: '/graphql',
@@ -206,17 +208,10 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
     NonNullable<GraphQLWsServerOptions<Record<string, unknown>, SocketExtra>['onSubscribe']>
   >[0];
   const checkAndPlan = (ctx: Ctx, _id: string, payload: SubscribePayload) => {
-    let document: DocumentNode;
-    try {
-      document = parse(payload.query);
-    } catch (error) {
-      return [coded('GRAPHQL_PARSE_FAILED', error instanceof GraphQLError ? error.message : 'Syntax error')];
-    }
     const planner = plannerOf(options.gateway);
-    const invalid = validate(planner.schema, document);
-    if (invalid.length > 0) {
-      return invalid.map((e) => coded('GRAPHQL_VALIDATION_FAILED', e.message));
-    }
+    const checked = documents.get(planner.schema, payload.query);
+    if (checked.errors) return checked.errors;
+    const { document } = checked;
     const operationName = payload.operationName ?? undefined;
     const operation = getOperationAST(document, operationName);
     if (!operation) {
@@ -276,6 +271,9 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
           ctx.extra.authorization = authorization || undefined;
           ctx.extra.viewer = viewer;
           ctx.extra.address = ctx.extra.request.socket.remoteAddress;
+          // The upgrade request (headers and all) is not needed past this point: with thousands of open
+          // sockets, keeping one each is memory for nothing.
+          (ctx.extra as { request: unknown }).request = undefined;
           // The subgraphs end their upstream sockets at the token's expiry too; closing the client's a moment
           // earlier makes the client always see this socket's 4401, not an upstream error racing it.
           ctx.extra.expiry = closeAtTokenExpiry(ctx.extra.socket, viewer, EXPIRY_LEAD_MS);

@@ -36,7 +36,15 @@ export interface PreparedSubscription {
   variables: Record<string, unknown>;
   /** The subscription's root field (a subscription selects exactly one). */
   rootField: string;
+  /** The document printed (normalised), for the key of a shared stream. */
+  printed: string;
 }
+
+/** The part of a prepared subscription every subscriber of one document shares. */
+type SharedPlan = Pick<
+  PreparedSubscription,
+  'planner' | 'operationContext' | 'primary' | 'rest' | 'rootField' | 'printed'
+>;
 
 /** Who subscribes: their verified credentials, forwarded upstream and to every hydration fetch. */
 export interface Subscriber {
@@ -284,6 +292,7 @@ function canonical(value: unknown): string {
  */
 export class SubscriptionStreams {
   private readonly streams = new Set<Stream>();
+  private readonly plans = new WeakMap<DocumentNode, Map<string, SharedPlan>>();
   private readonly sharedStreams = new Map<string, Stream>();
 
   /** Events hydrated since start (one per upstream event, however many subscribers share it). */
@@ -300,6 +309,28 @@ export class SubscriptionStreams {
   ): PreparedSubscription {
     const planner = plannerOf(this.options.gateway);
     const operationName = operation.name?.value;
+    // Documents come from the server's DocumentCache: every subscriber of one operation text shares the
+    // document, so the plan is made once for all of them (plans do not depend on variable values).
+    let byName = this.plans.get(document);
+    if (!byName) {
+      byName = new Map();
+      this.plans.set(document, byName);
+    }
+    let plan = byName.get(operationName ?? '');
+    // plannerOf builds a new wrapper each call: the supergraph changed when its schema did.
+    if (!plan || plan.planner.schema !== planner.schema) {
+      plan = this.plan(planner, document, operation, operationName);
+      byName.set(operationName ?? '', plan);
+    }
+    return { ...plan, document, query, operationName, variables };
+  }
+
+  private plan(
+    planner: GatewayPlanner,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    operationName: string | undefined,
+  ): SharedPlan {
     const operationContext = buildOperationContext({
       schema: planner.schema,
       operationDocument: document,
@@ -317,11 +348,8 @@ export class SubscriptionStreams {
       operationContext,
       primary: plan.node.primary,
       rest: plan.node.rest,
-      document,
-      query,
-      operationName,
-      variables,
       rootField,
+      printed: print(document),
     };
   }
 
@@ -330,7 +358,7 @@ export class SubscriptionStreams {
     const role = this.options.shared[prepared.rootField];
     const key =
       role && subscriber.viewer?.role === role
-        ? `${role}\u0000${prepared.operationName ?? ''}\u0000${print(prepared.document)}\u0000${canonical(prepared.variables)}`
+        ? `${role}\u0000${prepared.operationName ?? ''}\u0000${prepared.printed}\u0000${canonical(prepared.variables)}`
         : undefined;
     const existing = key ? this.sharedStreams.get(key) : undefined;
     if (existing) return existing.join(subscriber);
