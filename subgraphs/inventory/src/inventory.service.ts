@@ -365,6 +365,7 @@ export class InventoryService {
         'ORDER_CANCELLED',
         event.correlationId,
       );
+      await this.returnSoldUnits(repository, enqueue, orderId);
     });
   }
 
@@ -546,6 +547,40 @@ export class InventoryService {
   }
 
   /** Releases the order's ACTIVE reservations (the order's state row is locked by the caller). */
+  /**
+   * A cancelled order whose payment was authorised had its units sold (SALE, total down), but they never left
+   * the warehouse: orders cancels only before shipping. They go back to stock (a RETURN each, available and
+   * total up) and the reservations become CANCELLED, so nothing is returned twice.
+   */
+  private async returnSoldUnits(
+    repository: InventoryRepository,
+    enqueue: Enqueue,
+    orderId: string,
+  ): Promise<void> {
+    const sold = (await repository.reservationsOfOrders([orderId])).filter((r) => r.status === 'COMPLETED');
+    if (sold.length === 0) return;
+    const items = new Map(
+      (await repository.lockItems(sold.map((r) => r.inventoryId))).map((item) => [item.id, item]),
+    );
+    for (const reservation of sold) {
+      const item = items.get(reservation.inventoryId);
+      if (!item) continue;
+      items.set(
+        item.id,
+        await this.change(repository, enqueue, item, {
+          type: 'RETURN',
+          availableDelta: reservation.quantity,
+          reservedDelta: 0,
+          totalDelta: reservation.quantity,
+          quantity: reservation.quantity,
+          reference: orderId,
+          notes: 'Order cancelled after payment: units back in stock',
+        }),
+      );
+      await repository.setReservationStatus([reservation.id], 'CANCELLED', reservation.completedAt);
+    }
+  }
+
   private async releaseOrder(
     repository: InventoryRepository,
     enqueue: Enqueue,

@@ -226,6 +226,29 @@ describe('payments and cancellations', () => {
     ).toEqual([{ orderId, reason: 'ORDER_CANCELLED', productIds: [a.product.id] }]);
   });
 
+  it('order.cancelled after the sale returns the sold units (a RETURN each), once', async () => {
+    const { a, orderId } = await reserve(3);
+    const paid = event('payment.authorized', payment(orderId), 'payments');
+    await inventory.publish(paid);
+    await handled(paid.id);
+    expect(await item(a.id)).toMatchObject({ availableQuantity: 7, reservedQuantity: 0, totalQuantity: 7 });
+    const cancelled = event('order.cancelled', { orderId, userId: randomUUID(), reason: 'CUSTOMER_REQUEST' });
+    await inventory.publish(cancelled);
+    await handled(cancelled.id);
+    expect(await item(a.id)).toMatchObject({ availableQuantity: 10, reservedQuantity: 0, totalQuantity: 10 });
+    expect((await reservationsOf(orderId))[0]?.status).toBe('CANCELLED');
+    // Another cancellation of the order under a new id returns nothing more.
+    const again = event('order.cancelled', { orderId, userId: randomUUID(), reason: 'ADMIN_REQUEST' });
+    await inventory.publish(again);
+    await handled(again.id);
+    expect(await item(a.id)).toMatchObject({ availableQuantity: 10, totalQuantity: 10 });
+    const returns = await inventory.prisma.stockTransaction.findMany({
+      where: { reference: orderId, type: 'RETURN' },
+    });
+    expect(returns.map((r) => r.quantity)).toEqual([3]);
+    expect(await invariantViolations(inventory.prisma)).toEqual([]);
+  });
+
   it('a payment for an order whose placement failed publishes the failure again, so payments refunds', async () => {
     const a = await inventory.createItem({ availableQuantity: 1 });
     const orderId = randomUUID();
