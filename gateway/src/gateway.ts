@@ -147,6 +147,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     limits: { ...defaultSubscriptionLimits, ...options.subscriptionLimits },
     maxQueryDepth: options.maxQueryDepth ?? 12,
     maxIntrospectionDepth: options.maxIntrospectionDepth ?? 20,
+    queryLimits: options.queryLimits ?? defaultQueryLimits,
     subgraphUrl,
     shared: options.sharedSubscriptions ?? defaultSharedSubscriptions,
   });

@@ -9,6 +9,9 @@ import {
   type GraphQLWsServerOptions,
   type Logger,
   nulRefusal,
+  type QueryLimits,
+  queryLimitRefusal,
+  queryTooLarge,
   requestError,
   type SubscribePayload,
   type TokenVerifier,
@@ -67,6 +70,8 @@ export interface SubscriptionServerOptions {
   limits: SubscriptionLimits;
   maxQueryDepth: number;
   maxIntrospectionDepth: number;
+  /** The same cost, alias, root-field and size limits as HTTP (queries and mutations meet them again in Apollo). */
+  queryLimits: QueryLimits;
   subgraphUrl: (name: string, composedUrl: string | undefined) => string;
   shared: Readonly<Record<string, 'ADMIN' | 'CUSTOMER'>>;
 }
@@ -208,6 +213,8 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
     NonNullable<GraphQLWsServerOptions<Record<string, unknown>, SocketExtra>['onSubscribe']>
   >[0];
   const checkAndPlan = (ctx: Ctx, _id: string, payload: SubscribePayload) => {
+    const tooLarge = queryTooLarge(payload.query, options.queryLimits);
+    if (tooLarge) return [tooLarge];
     const planner = plannerOf(options.gateway);
     const checked = documents.get(planner.schema, payload.query);
     if (checked.errors) return checked.errors;
@@ -225,7 +232,9 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
       ];
     }
     const variables = payload.variables ?? {};
-    const refused = check(document, operation, variables);
+    const refused =
+      check(document, operation, variables) ??
+      queryLimitRefusal({ schema: planner.schema, document, operation, variables }, options.queryLimits);
     if (refused) return [refused];
     // One id per operation, sent to the subgraphs (x-request-id on hydration fetches) for their log lines.
     const gatewayContext: GatewayContext = {
