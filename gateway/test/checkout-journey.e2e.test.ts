@@ -19,6 +19,7 @@ import {
   NotificationDocument,
   OrderDocument,
   OrderStatusChangedDocument,
+  OrderWithPaymentDocument,
   PaymentByOrderDocument,
   PaymentStatusChangedDocument,
   PlaceOrderDocument,
@@ -244,7 +245,17 @@ describe('checkout journey through the gateway', () => {
       return now.status === 'PAID' ? now : undefined;
     });
     expect(paid).toMatchObject({ stockReserved: true, paymentAuthorized: true, paymentCaptured: false });
-    expect((await paymentOf(orderId)).status).toBe('AUTHORIZED');
+    // One request, two subgraphs: the order's state from orders, its payment from payments.
+    const { order: both } = await customer.data(OrderWithPaymentDocument, { id: orderId });
+    expect(both).toMatchObject({
+      status: 'PAID',
+      payment: {
+        id: paymentId,
+        status: 'AUTHORIZED',
+        amount: paid.total,
+        capturedAmount: { amount: '0.00' },
+      },
+    });
     await waitFor('the stock sold', async () => (await stock(lamp.id)).reserved === 0);
     expect(await stock(lamp.id)).toEqual({ available: 17, reserved: 0, total: 17 });
     expect(await stock(mug.id)).toEqual({ available: 8, reserved: 0, total: 8 });
@@ -472,6 +483,12 @@ describe('checkout journey through the gateway', () => {
       return now.status === 'REFUNDED' ? now : undefined;
     });
     expect(refunded.refundedAmount.amount).toBe(total);
+    const { order: both } = await customer.data(OrderWithPaymentDocument, { id: orderId });
+    expect(both).toMatchObject({
+      status: 'REFUNDED',
+      refundedAmount: { amount: total },
+      payment: { status: 'REFUNDED', capturedAmount: { amount: total }, refundedAmount: { amount: total } },
+    });
     expect(codes(await admin.request(RefundPaymentDocument, { paymentId }))).toEqual(['CONFLICT']);
     await waitFor('REFUNDED over the websocket', () =>
       orderEvents.values.some((v) => v.data?.orderStatusChanged.to === 'REFUNDED'),
