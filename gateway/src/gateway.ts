@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -20,12 +20,14 @@ import {
   type TokenVerifier,
 } from '@shop/kit';
 import { depthLimitPlugin } from './depth-limit';
+import { graphqlFastPath } from './http/graphql-fast-path';
 import {
   defaultSubscriptionLimits,
   type SubscriptionLimits,
   type SubscriptionServer,
   serveSubscriptions,
 } from './subscriptions/server';
+import { VerifiedTokenCache } from './token-cache';
 import { type GatewayContext, UpstreamDataSource } from './upstream';
 
 export type { GatewayContext } from './upstream';
@@ -113,7 +115,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     subscriptions?.supergraphReloaded();
   });
   const app = createApp();
-  const httpServer = createServer(app);
+  // Verified tokens are remembered until they expire (HTTP requests; websockets verify once per connection).
+  const verifiedTokens = new VerifiedTokenCache(tokenVerifier);
+  // Refuse a bad token here (401) before any planning; the subgraphs verify it again themselves.
+  const context = async (req: IncomingMessage): Promise<GatewayContext> => {
+    const authorization = req.headers.authorization;
+    await verifiedTokens.fromAuthorizationHeader(authorization);
+    return { authorization, requestId: currentRequestId() };
+  };
+  // JSON POSTs to /graphql skip express once Apollo has started (graphqlFastPath); everything else is the app's.
+  let handle: RequestListener = app;
+  const httpServer = createServer((req, res) => handle(req, res));
   const health: HealthState = { draining: false };
   const server = new ApolloServer<GatewayContext>({
     gateway,
@@ -153,17 +165,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
 
   mountHealthRoutes(app, {}, health);
-  mountGraphQL(app, server, {
-    corsOrigins: options.corsOrigins,
-    maxQueryBytes: (options.queryLimits ?? defaultQueryLimits).maxBytes,
-    logger,
-    // Refuse a bad token here (401) before any planning; the subgraphs verify it again themselves.
-    context: async (req) => {
-      const authorization = req.headers.authorization;
-      await tokenVerifier.fromAuthorizationHeader(authorization);
-      return { authorization, requestId: currentRequestId() };
-    },
-  });
+  const maxQueryBytes = (options.queryLimits ?? defaultQueryLimits).maxBytes;
+  mountGraphQL(app, server, { corsOrigins: options.corsOrigins, maxQueryBytes, logger, context });
+  handle = graphqlFastPath({ apollo: server, context, logger, maxQueryBytes, fallback: app });
   mountErrorHandlers(app, logger);
   const url = await listen(httpServer, options.port, options.host);
   logger.info({ url }, 'gateway ready');

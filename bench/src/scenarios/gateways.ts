@@ -57,6 +57,8 @@ const allGatewayKinds: GatewayKind[] = [
           PORT: String(port),
           SUPERGRAPH_PATH: supergraphPath,
           JWT_PUBLIC_KEY: publicKeyPem,
+          // One load generator is one client: the per-client rate limit would refuse it (the others have none).
+          CLIENT_RATE_LIMIT: '0',
         },
         {
           probe: probe(`http://127.0.0.1:${port}/health/live`),
