@@ -1,7 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { buildSchema, type GraphQLFieldResolver } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadlinePlugin, enforceDeadlines, RequestDeadline } from './deadline';
+import { deadlinePlugin, enforceDeadlines, isStatementTimeout, RequestDeadline } from './deadline';
 
 describe('RequestDeadline', () => {
   it('rejects what is still pending at the deadline, and everything raced after it', async () => {
@@ -83,5 +83,17 @@ describe('deadlinePlugin with enforceDeadlines', () => {
       expect(response.body.singleResult).toEqual({ data: { quick: 'done' } });
     }
     expect(started).toEqual(['quick', 'quick']);
+  });
+});
+
+describe('isStatementTimeout', () => {
+  it("finds Postgres's 57014 wherever the driver adapter, Prisma or pg put it", () => {
+    expect(isStatementTimeout({ cause: { originalCode: '57014' } })).toBe(true);
+    expect(isStatementTimeout({ meta: { driverAdapterError: { cause: { originalCode: '57014' } } } })).toBe(
+      true,
+    );
+    expect(isStatementTimeout({ code: '57014' })).toBe(true);
+    expect(isStatementTimeout({ cause: { originalCode: '23505' } })).toBe(false);
+    expect(isStatementTimeout(new Error('57014'))).toBe(false);
   });
 });

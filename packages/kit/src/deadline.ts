@@ -107,3 +107,32 @@ export function deadlinePlugin<TContext extends BaseContext>(ms: number): Apollo
     },
   };
 }
+
+// Postgres's SQLSTATE for a statement it cancelled: "canceling statement due to statement timeout".
+const QUERY_CANCELED = '57014';
+
+/**
+ * Whether an error is Postgres cancelling a statement (statement_timeout), wherever the driver or Prisma put
+ * the SQLSTATE: the driver adapter's `cause.originalCode`, Prisma's `meta.driverAdapterError`, pg's `code`.
+ */
+export function isStatementTimeout(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 5) return false;
+  const candidate = error as {
+    code?: unknown;
+    originalCode?: unknown;
+    cause?: unknown;
+    meta?: { driverAdapterError?: unknown };
+  };
+  if (candidate.originalCode === QUERY_CANCELED || candidate.code === QUERY_CANCELED) return true;
+  return (
+    isStatementTimeout(candidate.cause, depth + 1) ||
+    isStatementTimeout(candidate.meta?.driverAdapterError, depth + 1)
+  );
+}
+
+/** What a client sees for a cancelled statement: the same REQUEST_TIMEOUT as a passed deadline. */
+export function statementTimeoutError(): GraphQLError {
+  return new GraphQLError('The database took too long to answer; the statement was cancelled', {
+    extensions: { code: 'REQUEST_TIMEOUT' },
+  });
+}

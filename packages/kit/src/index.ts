@@ -31,7 +31,14 @@ export {
   queryLimitsPlugin,
   queryTooLarge,
 } from './cost-limit';
-export { deadlinePlugin, enforceDeadlines, RequestDeadline, startDeadline } from './deadline';
+export {
+  deadlinePlugin,
+  enforceDeadlines,
+  isStatementTimeout,
+  RequestDeadline,
+  startDeadline,
+  statementTimeoutError,
+} from './deadline';
 export { entityTypesOf, guardEntityRepresentations, representationProblem } from './entities';
 export {
   AppError,

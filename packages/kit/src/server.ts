@@ -29,7 +29,13 @@ import {
   queryLimitsPlugin,
   queryTooLarge,
 } from './cost-limit';
-import { deadlinePlugin, enforceDeadlines, startDeadline } from './deadline';
+import {
+  deadlinePlugin,
+  enforceDeadlines,
+  isStatementTimeout,
+  startDeadline,
+  statementTimeoutError,
+} from './deadline';
 import { guardEntityRepresentations } from './entities';
 import { AppError, clientErrorCodes, toGraphQLError } from './errors';
 import { type ClientInfo, FORWARDED_CLIENT_HEADER, readForwardedClient } from './forwarded-client';
@@ -151,6 +157,15 @@ export function formatError(
   let original = unwrapResolverError(error);
   // graphql-js wraps what a resolver or subscription source threw; find the thrown error itself.
   while (isGraphQLError(original) && original.originalError) original = original.originalError;
+  if (isStatementTimeout(original)) {
+    // Postgres cancelled a statement (DATABASE_STATEMENT_TIMEOUT_MS): the client's request took too long.
+    logger.warn(
+      { err: original, path: formatted.path, requestId: currentRequestId() },
+      'statement timed out',
+    );
+    const { message, extensions } = statementTimeoutError().toJSON();
+    return { ...formatted, message, extensions: { code: extensions?.code } };
+  }
   if (original instanceof AppError) {
     const { extensions } = toGraphQLError(original).toJSON();
     return { ...formatted, message: original.message, extensions: clientExtensions(extensions) };
