@@ -7,6 +7,8 @@ declare module 'autocannon' {
     body?: string;
     connections?: number;
     duration?: number;
+    /** Answers whose body differs count as `mismatches`. */
+    expectBody?: string;
   }
   interface Histogram {
     average: number;
@@ -21,6 +23,7 @@ declare module 'autocannon' {
     errors: number;
     timeouts: number;
     non2xx: number;
+    mismatches?: number;
   }
   function autocannon(options: Options): Promise<Result>;
   export default autocannon;

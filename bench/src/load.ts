@@ -16,7 +16,10 @@ function headersOf(request: GraphQLRequest): Record<string, string> {
 }
 
 /** One request, the JSON answer (throws on a non-JSON answer). */
-export async function send(url: string, request: GraphQLRequest): Promise<{ status: number; body: unknown }> {
+export async function send(
+  url: string,
+  request: GraphQLRequest,
+): Promise<{ status: number; body: unknown; text: string }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: headersOf(request),
@@ -24,20 +27,29 @@ export async function send(url: string, request: GraphQLRequest): Promise<{ stat
   });
   const text = await response.text();
   try {
-    return { status: response.status, body: JSON.parse(text) };
+    return { status: response.status, body: JSON.parse(text), text };
   } catch {
     throw new Error(`${url} answered ${response.status} with non-JSON: ${text.slice(0, 200)}`);
   }
 }
 
-/** Fails unless `url` answers `request` with exactly `expected` (as `{ data }`, no errors). */
-export async function expectAnswer(where: string, url: string, request: GraphQLRequest, expected: unknown) {
+/**
+ * Fails unless `url` answers `request` with exactly `expected` (as `{ data }`, no errors); returns the answer's
+ * exact text, which every answer under load must then repeat byte for byte (runLoad's `expectBody`).
+ */
+export async function expectAnswer(
+  where: string,
+  url: string,
+  request: GraphQLRequest,
+  expected: unknown,
+): Promise<string> {
   const answer = await send(url, request);
   if (answer.status !== 200 || !isDeepStrictEqual(answer.body, { data: expected })) {
     throw new Error(
       `${where} gave a wrong answer (${answer.status}):\n${JSON.stringify(answer.body).slice(0, 1500)}\nexpected:\n${JSON.stringify({ data: expected }).slice(0, 1500)}`,
     );
   }
+  return answer.text;
 }
 
 export interface LoadResult {
@@ -45,8 +57,8 @@ export interface LoadResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** Non-2xx answers, connection errors, timeouts and answers whose body differs from the verified one. */
   errors: number;
-  /** The exact body of one answer taken during the run (to check it stayed right under load). */
   durationSeconds: number;
 }
 
@@ -54,7 +66,7 @@ export interface LoadResult {
 export async function runLoad(
   url: string,
   request: GraphQLRequest,
-  options: { connections: number; seconds: number },
+  options: { connections: number; seconds: number; expectBody?: string | undefined },
 ): Promise<LoadResult> {
   const result = await autocannon({
     url,
@@ -63,6 +75,7 @@ export async function runLoad(
     body: JSON.stringify({ query: request.query, variables: request.variables ?? {} }),
     connections: options.connections,
     duration: options.seconds,
+    ...(options.expectBody === undefined ? {} : { expectBody: options.expectBody }),
   });
   const durationSeconds = result.duration || options.seconds;
   return {
@@ -70,7 +83,7 @@ export async function runLoad(
     requestsPerSecond: result.requests.total / durationSeconds,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx,
+    errors: result.errors + result.timeouts + result.non2xx + (result.mismatches ?? 0),
     durationSeconds,
   };
 }

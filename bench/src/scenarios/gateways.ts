@@ -259,14 +259,23 @@ async function measure(group: string, subjects: Subject[], options: BenchOptions
     string,
     { rps: number; p50: number; p99: number; cpu?: number; errors: number }[]
   >();
+  const verifiedText = new Map<string, string>();
   for (const subject of subjects) {
-    await expectAnswer(`${subject.label} (${group})`, subject.url, subject.request, subject.expected);
+    verifiedText.set(
+      subject.label,
+      await expectAnswer(`${subject.label} (${group})`, subject.url, subject.request, subject.expected),
+    );
     samples.set(subject.label, []);
   }
   for (let round = 0; round < options.rounds; round++) {
     const order = subjects.map((_, i) => subjects[(i + round) % subjects.length] as Subject);
     for (const subject of order) {
-      const load = { connections: options.connections, seconds: round === 0 ? 3 : 1 };
+      // Every answer under load must be byte for byte the verified one (else it counts as an error).
+      const load = {
+        connections: options.connections,
+        seconds: round === 0 ? 3 : 1,
+        expectBody: verifiedText.get(subject.label),
+      };
       await runLoad(subject.url, subject.request, load); // warm-up (JIT, pools, caches), not counted
       const cpuBefore = subject.pid ? cpuTimeMs(subject.pid) : 0;
       const result = await runLoad(subject.url, subject.request, { ...load, seconds: options.seconds });
