@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // our files the ESM one while Apollo's CJS code requires the other: two GraphQLScalarType classes. One copy.
 const graphqlEntry = createRequire(import.meta.url).resolve('graphql');
 
-// Three kinds of test (STYLE.md §6): pure logic, real infrastructure, the whole supergraph.
+// Three kinds of test (STYLE.md §6): pure logic, real infrastructure, the whole supergraph; and fault drills.
 // Integration and e2e tests share one global setup that brings the real services up (idempotent).
 export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
@@ -16,7 +16,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{packages,subgraphs,gateway}/**/*.test.ts'],
-          exclude: ['**/node_modules/**', '**/*.int.test.ts', '**/*.e2e.test.ts'],
+          exclude: ['**/node_modules/**', '**/*.int.test.ts', '**/*.e2e.test.ts', '**/*.drill.test.ts'],
         },
       },
       {
@@ -39,6 +39,18 @@ export default defineConfig({
           globalSetup: ['packages/testing/src/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Fault drills: the whole supergraph as processes over its own Kafka and Redis, faults injected.
+          name: 'drills',
+          include: ['{packages,subgraphs,gateway}/**/*.drill.test.ts'],
+          exclude: ['**/node_modules/**'],
+          globalSetup: ['packages/testing/src/global-setup.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
         },
       },
     ],

@@ -94,14 +94,20 @@ function test() {
 
 // The vitest project of a test file, as vitest.config.ts assigns them.
 const projectOf = (file) =>
-  file.endsWith('.e2e.test.ts') ? 'e2e' : file.endsWith('.int.test.ts') ? 'integration' : 'unit';
+  file.endsWith('.e2e.test.ts')
+    ? 'e2e'
+    : file.endsWith('.int.test.ts')
+      ? 'integration'
+      : file.endsWith('.drill.test.ts')
+        ? 'drills'
+        : 'unit';
 
 /**
  * Prints the closing count and returns what makes a green run untrustworthy: a project that ran no test
  * (its files were not found, or all were filtered out) or any test that was skipped, focused away or left todo.
  */
 function reportProblems(report) {
-  const ran = { unit: 0, integration: 0, e2e: 0 };
+  const ran = { unit: 0, integration: 0, e2e: 0, drills: 0 };
   const skipped = [];
   for (const file of report.testResults) {
     for (const test of file.assertionResults) {

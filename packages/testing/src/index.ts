@@ -1,3 +1,4 @@
+export { aliasedProductPages, aliasedTotalCounts, productFields } from './abuse';
 export { badRequestBodies, expectNoLeak, leakPatterns, rawPost } from './client-mistakes';
 export {
   createEmptyTestDatabase,
@@ -19,6 +20,13 @@ export {
 export { createTestKafka, type TestKafka, type TopicReader } from './kafka';
 export { testLogger } from './logger';
 export { freePort } from './ports';
+export {
+  type OwnRedis,
+  type SubgraphProcess,
+  type SubgraphProcesses,
+  startOwnRedis,
+  startSubgraphProcesses,
+} from './processes';
 export { createTestRedis, type TestRedis } from './redis';
 export { type ReplayedGroup, replaySubgraphConsumers, type SubgraphReplay } from './replay';
 export { recordingAdapter } from './sql';

@@ -5,6 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@shop/kit';
 import { canonical, decodeForm, type FormObject, type FormValue } from './form';
 
+/** How long an undeliverable webhook is retried before it is dropped. */
+const WEBHOOK_RETRY_FOR_MS = 180_000;
+
 /**
  * A Stripe-compatible server for development and tests (Stripe itself is out of reach here, stripe-mock is
  * stateless): in memory, plain node:http, only what the payments subgraph and its tests call. The real
@@ -523,7 +526,10 @@ export class LocalStripeServer {
     this.kick();
   }
 
-  /** Sends queued events one at a time, in order, retrying a failed delivery a few times as Stripe does. */
+  /**
+   * Sends queued events one at a time, in order, retrying a failed delivery with backoff as Stripe does (Stripe
+   * for up to three days; this stand-in for three minutes, enough to outlast a restart of the payments subgraph).
+   */
   private kick(): void {
     if (this.delivering || this.paused || !this.webhookUrl || this.queue.length === 0) return;
     this.delivering = (async () => {
@@ -539,7 +545,8 @@ export class LocalStripeServer {
   }
 
   private async deliver(url: string, event: StripeEvent): Promise<void> {
-    for (let attempt = 1; attempt <= 5 && !this.closed; attempt++) {
+    const giveUpAt = Date.now() + WEBHOOK_RETRY_FOR_MS;
+    for (let attempt = 1; Date.now() < giveUpAt && !this.closed; attempt++) {
       const payload = JSON.stringify(event, null, 2);
       try {
         const response = await fetch(url, {
@@ -556,7 +563,8 @@ export class LocalStripeServer {
       } catch (error) {
         this.options.logger?.warn({ eventId: event.id, err: error }, 'webhook delivery failed');
       }
-      await sleep(100 * 2 ** attempt);
+      await sleep(Math.min(100 * 2 ** attempt, 5000));
     }
+    this.options.logger?.error({ eventId: event.id }, 'webhook never delivered; dropped');
   }
 }

@@ -1,0 +1,239 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { KafkaBroker, loadSubgraphs, projectRoot } from '@shop/infra';
+import { type AnySubgraph, type LocalServices, seedSubgraph, subgraphMigrations } from '@shop/runtime';
+import { Redis } from 'ioredis';
+import { createTestDatabase, type TestDatabase } from './database';
+import { createTestKafka, type TestKafka } from './kafka';
+import { testLogger } from './logger';
+import { freePort } from './ports';
+import { createTestKeys, type TestKeys } from './subgraph';
+import { waitFor } from './wait';
+
+// Every subgraph as production runs it, for fault drills: each its own OS process (killed with SIGKILL and
+// started again on the same port), over an Apache Kafka broker and a Redis of their own (Redis with an
+// append-only file, so a restart is a restart and not a wipe) and fresh databases. Nothing is shared with other
+// tests, so stopping any part disturbs only the drill.
+
+const tsxLoader = pathToFileURL(createRequire(join(projectRoot, 'package.json')).resolve('tsx')).href;
+
+export interface SubgraphProcess {
+  name: string;
+  url: string;
+  env: Record<string, string>;
+  database: TestDatabase | undefined;
+  pid: () => number | undefined;
+  /** SIGKILL: no shutdown hook runs, in-flight work is cut wherever it is. */
+  kill: () => Promise<void>;
+  /** Starts it again with the same settings and port; resolves once /health/ready answers 200. */
+  start: () => Promise<void>;
+}
+
+async function ready(url: string): Promise<boolean> {
+  try {
+    return (await fetch(new URL('/health/ready', url))).ok;
+  } catch {
+    return false;
+  }
+}
+
+export interface OwnRedis {
+  url: string;
+  /** SIGKILL, as a crash; what was written before survives in the append-only file. */
+  stop: () => Promise<void>;
+  start: () => Promise<void>;
+}
+
+/** A redis-server of the drill's own, persisting every write to an append-only file in `dir`. */
+export async function startOwnRedis(dir: string, port: number): Promise<OwnRedis> {
+  let child: ChildProcess | undefined;
+  const url = `redis://127.0.0.1:${port}`;
+  const start = async () => {
+    child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    );
+    await waitFor('the drill Redis', async () => {
+      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {}); // refused while it starts: the probe's answer, not an error to report
+      try {
+        await probe.connect();
+        return (await probe.ping()) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        probe.disconnect();
+      }
+    });
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      running.once('exit', () => resolve());
+      running.kill('SIGKILL');
+    });
+  };
+  await start();
+  return { url, start, stop };
+}
+
+function subgraphProcess(
+  definition: AnySubgraph,
+  url: string,
+  env: Record<string, string>,
+  database: TestDatabase | undefined,
+): SubgraphProcess {
+  let child: ChildProcess | undefined;
+  let output: string[] = [];
+  const cwd = join(projectRoot, 'subgraphs', definition.name);
+  return {
+    name: definition.name,
+    url,
+    env,
+    database,
+    pid: () => child?.pid,
+    kill: async () => {
+      const running = child;
+      child = undefined;
+      if (!running || running.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        running.once('exit', () => resolve());
+        running.kill('SIGKILL');
+      });
+    },
+    start: async () => {
+      output = [];
+      const started = spawn(process.execPath, ['--import', tsxLoader, 'src/index.ts'], {
+        cwd,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child = started;
+      const keep = (chunk: Buffer) => {
+        output.push(chunk.toString());
+        if (output.length > 40) output.shift();
+      };
+      started.stdout?.on('data', keep);
+      started.stderr?.on('data', keep);
+      try {
+        await waitFor(
+          `${definition.name} ready`,
+          async () => {
+            if (started.exitCode !== null) throw new Error(`exited ${started.exitCode}`);
+            return ready(url);
+          },
+          { timeoutMs: 90_000, intervalMs: 200 },
+        );
+      } catch (error) {
+        throw new Error(
+          `${definition.name} did not start: ${String(error)}\n${output.join('').slice(-3000)}`,
+        );
+      }
+    },
+  };
+}
+
+export interface SubgraphProcesses {
+  subgraphs: Record<string, SubgraphProcess>;
+  keys: TestKeys;
+  kafka: TestKafka;
+  broker: KafkaBroker;
+  redis: OwnRedis;
+  stop: () => Promise<void>;
+}
+
+export async function startSubgraphProcesses(): Promise<SubgraphProcesses> {
+  const subgraphs: Record<string, SubgraphProcess> = {};
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    // Processes first: a database cannot be dropped while they hold connections to it.
+    await Promise.all(Object.values(subgraphs).map((s) => s.kill()));
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'shop-drill-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const broker = new KafkaBroker({
+      dir: join(dir, 'kafka'),
+      port: await freePort(),
+      controllerPort: await freePort(),
+      heapMb: 384,
+    });
+    await broker.start();
+    cleanups.push(() => broker.stop());
+    const redis = await startOwnRedis(dir, await freePort());
+    cleanups.push(() => redis.stop());
+    const keys = await createTestKeys();
+    const kafka = await createTestKafka({ brokers: [broker.bootstrap] });
+    cleanups.push(() => kafka.cleanup());
+    const locals: LocalServices[] = [];
+    cleanups.push(() => Promise.all(locals.map((l) => l.stop())));
+    const earlier: Record<string, string> = {};
+    for (const definition of await loadSubgraphs()) {
+      const logger = testLogger(`drill-${definition.name}`);
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}/graphql`;
+      const uses = new Set(definition.env.uses);
+      const env: Record<string, string> = {
+        NODE_ENV: 'test',
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        JWT_PUBLIC_KEY: keys.publicKeyPem,
+        JWT_PRIVATE_KEY: keys.privateKeyPem,
+        SHUTDOWN_TIMEOUT_MS: '5000',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        ...earlier,
+      };
+      let database: TestDatabase | undefined;
+      if (uses.has('postgres')) {
+        const created = await createTestDatabase(subgraphMigrations(definition));
+        cleanups.push(() => created.drop());
+        database = created;
+        env.DATABASE_URL = created.url;
+      }
+      if (uses.has('kafka')) {
+        env.KAFKA_BROKERS = broker.bootstrap;
+        env.KAFKA_TOPIC_PREFIX = kafka.prefix;
+      }
+      if (uses.has('redis')) {
+        env.REDIS_URL = redis.url;
+        env.REDIS_KEY_PREFIX = 'drill:';
+      }
+      const local = await definition.localServices?.({ env, logger });
+      if (local) {
+        locals.push(local);
+        Object.assign(env, local.env);
+      }
+      await seedSubgraph(definition, { env, logger });
+      const started = subgraphProcess(definition, url, env, database);
+      subgraphs[definition.name] = started;
+      await started.start();
+      await local?.afterLaunch?.(url);
+      earlier[`${definition.name.toUpperCase()}_URL`] = url;
+    }
+    return { subgraphs, keys, kafka, broker, redis, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
