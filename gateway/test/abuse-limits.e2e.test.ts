@@ -1,5 +1,11 @@
 import { WebSocket } from '@shop/kit';
-import { postGraphQL, subscribeOverWs } from '@shop/testing';
+import {
+  aliasedProductPages,
+  aliasedTotalCounts,
+  postGraphQL,
+  productFields,
+  subscribeOverWs,
+} from '@shop/testing';
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSupergraph, type TestSupergraph } from './supergraph';
@@ -8,12 +14,6 @@ import { startTestSupergraph, type TestSupergraph } from './supergraph';
 // products subgraph; each prints how long the refusal took and how much this process (gateway and subgraphs
 // run in it) grew. Time and memory are reported, not asserted beyond generous bounds: this box is shared.
 
-const productFields = 'id name description sku active price { amount currency }';
-const aliasedPages = (count: number) =>
-  `{ ${Array.from({ length: count }, (_, i) => `p${i}: products(first: 100) { totalCount edges { node { ${productFields} } } }`).join(' ')} }`;
-const aliasedCounts = (count: number, counts: number) =>
-  `{ ${Array.from({ length: count }, (_, i) => `p${i}: products { ...Counts }`).join(' ')} }
-   fragment Counts on ProductConnection { ${Array.from({ length: counts }, (_, i) => `c${i}: totalCount`).join(' ')} }`;
 const MB = 1024 * 1024;
 
 async function measured<T>(
@@ -84,7 +84,7 @@ describe('abuse limits (issue 14)', () => {
   });
 
   it('1,000 aliases of products(first: 100) { totalCount edges { node } } (~120 KB): QUERY_TOO_LARGE', async () => {
-    const query = aliasedPages(1_000);
+    const query = aliasedProductPages(1_000);
     expect(Buffer.byteLength(query)).toBeGreaterThan(100_000); // ~118 KB (the issue's had a few more fields)
     for (const [where, url] of [
       ['gateway', gateway],
@@ -102,11 +102,11 @@ describe('abuse limits (issue 14)', () => {
       ['products subgraph', products.url],
     ] as const) {
       const answer = await measured(`400 x 100 aliased totalCounts at the ${where}`, () =>
-        postGraphQL(url, aliasedCounts(400, 100)),
+        postGraphQL(url, aliasedTotalCounts(400, 100)),
       );
       expect(answer.status).toBe(400);
       expect(answer.errors?.[0]?.extensions?.code).toBe('TOO_MANY_ROOT_FIELDS');
-      const one = await postGraphQL(url, aliasedCounts(1, 100));
+      const one = await postGraphQL(url, aliasedTotalCounts(1, 100));
       expect([one.status, one.errors?.[0]?.extensions?.code]).toEqual([400, 'TOO_MANY_ALIASES']);
     }
   });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { ApolloServer } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import { aliasedProductPages, aliasedTotalCounts } from '@shop/testing';
 import {
   buildSchema,
   type DocumentNode,
@@ -43,15 +44,6 @@ function refusal(query: string, variables: Record<string, unknown> = {}, limits 
   return error?.extensions.code;
 }
 
-const productFields = 'id name description sku active price { amount currency }';
-/** The issue's first abuse: `count` aliases of a full page of products with its total. */
-const aliasedPages = (count: number) =>
-  `{ ${Array.from({ length: count }, (_, i) => `p${i}: products(first: 100) { totalCount edges { node { ${productFields} } } }`).join(' ')} }`;
-/** The issue's second abuse: `count` aliases of a fragment holding `counts` aliased totalCounts. */
-const aliasedCounts = (count: number, counts: number) =>
-  `{ ${Array.from({ length: count }, (_, i) => `p${i}: products { ...Counts }`).join(' ')} }
-   fragment Counts on ProductConnection { ${Array.from({ length: counts }, (_, i) => `c${i}: totalCount`).join(' ')} }`;
-
 describe('the default limits', () => {
   const operations = readdirSync(new URL('operations/', root)).flatMap((file) => {
     const document = parse(readFileSync(new URL(`operations/${file}`, root), 'utf8'));
@@ -85,7 +77,7 @@ describe('the default limits', () => {
   });
 
   it("refuse the issue's 1,000 aliased pages of products (139 KB) at every layer", () => {
-    const query = aliasedPages(1_000);
+    const query = aliasedProductPages(1_000);
     expect(refusal(query)).toBe('QUERY_TOO_LARGE');
     expect(refusal(query, {}, { ...defaultQueryLimits, maxBytes: 1e6, maxRootFields: 1e6 })).toBe(
       'TOO_MANY_ALIASES',
@@ -97,7 +89,7 @@ describe('the default limits', () => {
   });
 
   it("refuse the issue's 400 aliases of a fragment of 100 aliased totalCounts (40,000 COUNTs)", () => {
-    const query = aliasedCounts(400, 100);
+    const query = aliasedTotalCounts(400, 100);
     expect(Buffer.byteLength(query)).toBeLessThan(defaultQueryLimits.maxBytes);
     expect(measure(query)).toEqual({ cost: 400 * (1 + 100 * 20), aliases: 400 + 400 * 100, rootFields: 400 });
     expect(refusal(query)).toBe('TOO_MANY_ROOT_FIELDS');
@@ -105,8 +97,8 @@ describe('the default limits', () => {
     const limits = { ...defaultQueryLimits, maxRootFields: 1e6, maxAliases: 1e6 };
     expect(refusal(query, {}, limits)).toBe('QUERY_TOO_COMPLEX');
     // Even one root field holding the fragment is refused; a totalCount per page is fine.
-    expect(refusal(aliasedCounts(1, 100))).toBe('TOO_MANY_ALIASES');
-    expect(refusal(aliasedCounts(10, 1))).toBeUndefined();
+    expect(refusal(aliasedTotalCounts(1, 100))).toBe('TOO_MANY_ALIASES');
+    expect(refusal(aliasedTotalCounts(10, 1))).toBeUndefined();
   });
 });
 
