@@ -39,6 +39,7 @@ import {
   cents,
   confirmCard,
   mailTo,
+  stripeEvents,
   subscribeTyped,
   type TypedSubscription,
   untilFeedDelivers,
@@ -70,6 +71,7 @@ describe('checkout journey through the gateway', () => {
   };
   let orderId = '';
   let paymentId = '';
+  let intentId = '';
   let orderEvents: TypedSubscription<{
     orderStatusChanged: { from: string; to: string; reason: string | null };
   }>;
@@ -240,6 +242,7 @@ describe('checkout journey through the gateway', () => {
 
     const intent = await payWithCard(orderId);
     expect(intent.payment.id).toBe(paymentId);
+    intentId = intent.clientSecret.split('_secret_')[0] ?? '';
     const paid = await waitFor('the order PAID', async () => {
       const now = await order(orderId);
       return now.status === 'PAID' ? now : undefined;
@@ -490,6 +493,12 @@ describe('checkout journey through the gateway', () => {
       payment: { status: 'REFUNDED', capturedAmount: { amount: total }, refundedAmount: { amount: total } },
     });
     expect(codes(await admin.request(RefundPaymentDocument, { paymentId }))).toEqual(['CONFLICT']);
+    // At Stripe: the intent was captured once and refunded twice.
+    const atStripe = (await stripeEvents(supergraph)).filter(
+      (event) => event.object.id === intentId || event.object.payment_intent === intentId,
+    );
+    expect(atStripe.filter((event) => event.type === 'payment_intent.succeeded')).toHaveLength(1);
+    expect(atStripe.filter((event) => event.type === 'refund.created')).toHaveLength(2);
     await waitFor('REFUNDED over the websocket', () =>
       orderEvents.values.some((v) => v.data?.orderStatusChanged.to === 'REFUNDED'),
     );

@@ -93,6 +93,21 @@ export async function confirmCard(
   return response.status;
 }
 
+/** The events the local Stripe server sent (`GET /_local/events`, not Stripe's), as type and object id. */
+export async function stripeEvents(
+  supergraph: TestSupergraph,
+): Promise<{ type: string; object: { id: string; payment_intent?: string } }[]> {
+  const payments = supergraph.subgraphs.payments;
+  if (!payments) throw new Error('payments is not running');
+  const response = await fetch(`${payments.env.STRIPE_API_URL}/_local/events`, {
+    headers: { authorization: `Bearer ${payments.env.STRIPE_SECRET_KEY}` },
+  });
+  const { data } = (await response.json()) as {
+    data: { type: string; data: { object: { id: string; payment_intent?: string } } }[];
+  };
+  return data.map((event) => ({ type: event.type, object: event.data.object }));
+}
+
 export interface Mail {
   to: string[];
   subject: string;
