@@ -27,7 +27,7 @@ import {
   type SubscriptionServer,
   serveSubscriptions,
 } from './subscriptions/server';
-import { VerifiedTokenCache } from './token-cache';
+import { withVerifiedTokenCache } from './token-cache';
 import { type GatewayContext, UpstreamDataSource } from './upstream';
 
 export type { GatewayContext } from './upstream';
@@ -80,7 +80,10 @@ export interface RunningGateway {
  * malformed requests, values the shared scalars refuse (Decimal, DateTime) and NUL characters (400).
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  const { logger, tokenVerifier } = options;
+  const { logger } = options;
+  // Every check of the caller's token (HTTP context, plugins, websocket connects) goes through one cache of
+  // verified tokens, so a request's token is verified once, and a known token not again until it expires.
+  const tokenVerifier = withVerifiedTokenCache(options.tokenVerifier);
   const subgraphUrl = (name: string, url: string | undefined) => {
     const target = options.subgraphUrls?.[name] ?? url;
     if (!target) throw new Error(`subgraph ${name} has no URL`);
@@ -115,12 +118,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     subscriptions?.supergraphReloaded();
   });
   const app = createApp();
-  // Verified tokens are remembered until they expire (HTTP requests; websockets verify once per connection).
-  const verifiedTokens = new VerifiedTokenCache(tokenVerifier);
   // Refuse a bad token here (401) before any planning; the subgraphs verify it again themselves.
   const context = async (req: IncomingMessage): Promise<GatewayContext> => {
     const authorization = req.headers.authorization;
-    await verifiedTokens.fromAuthorizationHeader(authorization);
+    await tokenVerifier.fromAuthorizationHeader(authorization);
     return { authorization, requestId: currentRequestId() };
   };
   // JSON POSTs to /graphql skip express once Apollo has started (graphqlFastPath); everything else is the app's.

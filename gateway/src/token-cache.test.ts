@@ -1,6 +1,6 @@
 import { createTestKeys } from '@shop/testing';
 import { describe, expect, it } from 'vitest';
-import { VerifiedTokenCache } from './token-cache';
+import { VerifiedTokenCache, withVerifiedTokenCache } from './token-cache';
 
 describe('VerifiedTokenCache', () => {
   it('verifies a token once and answers the same viewer until it expires', async () => {
@@ -55,5 +55,19 @@ describe('VerifiedTokenCache', () => {
     const headers = await Promise.all([1, 2, 3].map(async () => `Bearer ${await keys.tokenFor('CUSTOMER')}`));
     for (const header of headers) await cache.fromAuthorizationHeader(header);
     expect(cache.size).toBe(2);
+  });
+});
+
+describe('withVerifiedTokenCache', () => {
+  it('is a TokenVerifier whose header check is cached and whose verify is the original', async () => {
+    const keys = await createTestKeys();
+    const cached = withVerifiedTokenCache(keys.verifier);
+    const token = await keys.tokenFor('ADMIN');
+    const viewer = await cached.fromAuthorizationHeader(`Bearer ${token}`);
+    expect(await cached.fromAuthorizationHeader(`Bearer ${token}`)).toBe(viewer);
+    expect((await cached.verify(token)).userId).toBe(viewer?.userId);
+    await expect(cached.fromAuthorizationHeader('Bearer nope')).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+    });
   });
 });

@@ -39,3 +39,16 @@ export class VerifiedTokenCache {
     return this.verified.size;
   }
 }
+
+/**
+ * The verifier itself, answering `fromAuthorizationHeader` from a VerifiedTokenCache: handed to everything in the
+ * gateway that checks the caller's token (the HTTP context, plugins, websocket connects), so one request's
+ * token is verified once, and a token seen before not again until it expires. `verify` is the original's.
+ */
+export function withVerifiedTokenCache(verifier: TokenVerifier, capacity?: number): TokenVerifier {
+  const cache = new VerifiedTokenCache(verifier, capacity);
+  return Object.assign(Object.create(verifier) as TokenVerifier, {
+    fromAuthorizationHeader: (header: string | undefined | null) =>
+      cache.fromAuthorizationHeader(header ?? undefined),
+  });
+}
