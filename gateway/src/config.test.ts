@@ -19,7 +19,7 @@ describe('gateway config', () => {
     expect(() => parseConfig(gatewayEnvSchema, { ...example, SUBGRAPH_URLS: 'a' })).toThrow(/SUBGRAPH_URLS/);
   });
 
-  it('needs no Kafka, database or Redis settings', () => {
-    expect(Object.keys(gatewayEnvSchema.shape).filter((key) => /KAFKA|DATABASE|REDIS/.test(key))).toEqual([]);
+  it('needs no Kafka or database settings (Redis only for the per-client rate limit)', () => {
+    expect(Object.keys(gatewayEnvSchema.shape).filter((key) => /KAFKA|DATABASE/.test(key))).toEqual([]);
   });
 });

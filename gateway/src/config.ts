@@ -1,12 +1,19 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { envModels } from '@shop/kit';
+import { envModels, gatewaySecretSetting } from '@shop/kit';
 import { z } from 'zod';
 
 /** The gateway's settings: a server that verifies tokens (no database, no Kafka), plus its own keys. */
 export const gatewayEnvSchema = z.object({
   ...envModels.server(3000).shape,
   ...envModels.auth.shape,
+  // Redis holds the per-client request counters every gateway instance shares.
+  ...envModels.redis.shape,
+  /** Signs the client address forwarded to the subgraphs; the same value as users' and products'. */
+  GATEWAY_SECRET: gatewaySecretSetting,
+  /** Operations one client (a user, else an address) may send per window; 0 turns the limit off. */
+  CLIENT_RATE_LIMIT: z.coerce.number().int().min(0).default(600),
+  CLIENT_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),
   /** MAX_QUERY_COST, MAX_QUERY_ALIASES, MAX_QUERY_ROOT_FIELDS, MAX_QUERY_BYTES: as on every subgraph (cost-limit.ts). */
   ...envModels.queryLimits.shape,
   /** The composed supergraph; a relative path is taken from the repository root. */

@@ -14,11 +14,14 @@ import {
   mountErrorHandlers,
   mountGraphQL,
   mountHealthRoutes,
+  normaliseAddress,
   type QueryLimits,
   queryLimitsPlugin,
   requestGuardsPlugin,
   type TokenVerifier,
 } from '@shop/kit';
+import { acceptSecurityFeatures, authorizationPlugin } from './authorization';
+import { type ClientRateLimit, clientRateLimitPlugin } from './client-rate-limit';
 import { depthLimitPlugin } from './depth-limit';
 import { graphqlFastPath } from './http/graphql-fast-path';
 import {
@@ -38,6 +41,10 @@ export interface GatewayOptions {
   host?: string;
   tokenVerifier: TokenVerifier;
   logger: Logger;
+  /** GATEWAY_SECRET: signs the client address sent to the subgraphs (users' rate limits, products' entities). */
+  gatewaySecret?: string | undefined;
+  /** The general per-client limit (Redis); none when left out. */
+  clientRateLimit?: ClientRateLimit | undefined;
   /** Subgraph URLs that differ from those composed into the supergraph. */
   subgraphUrls?: Record<string, string>;
   /** How long one subgraph fetch may take before the field fails with SUBGRAPH_TIMEOUT (default 10 s). */
@@ -95,7 +102,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     // The function form keeps the `update` hook, so the supergraph can be reloaded (SIGHUP, tests).
     supergraphSdl: async (hooks) => {
       update = hooks.update;
-      return { supergraphSdl: options.supergraphSdl };
+      return { supergraphSdl: acceptSecurityFeatures(options.supergraphSdl) };
     },
     buildService: ({ name, url }) => {
       const source = new UpstreamDataSource({
@@ -103,6 +110,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         subgraph: name,
         logger,
         timeoutMs: options.subgraphTimeoutMs ?? 10_000,
+        gatewaySecret: options.gatewaySecret,
       });
       upstreams.push(source);
       return source;
@@ -122,7 +130,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const context = async (req: IncomingMessage): Promise<GatewayContext> => {
     const authorization = req.headers.authorization;
     await tokenVerifier.fromAuthorizationHeader(authorization);
-    return { authorization, requestId: currentRequestId() };
+    return {
+      authorization,
+      requestId: currentRequestId(),
+      clientAddress: normaliseAddress(req.socket.remoteAddress ?? 'unknown'),
+    };
   };
   // JSON POSTs to /graphql skip express once Apollo has started (graphqlFastPath); everything else is the app's.
   let handle: RequestListener = app;
@@ -139,6 +151,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       requestGuardsPlugin(),
       depthLimitPlugin(options.maxQueryDepth ?? 12, options.maxIntrospectionDepth ?? 20),
       queryLimitsPlugin(options.queryLimits ?? defaultQueryLimits),
+      // @authenticated / @requiresScopes of the supergraph, and the per-client limit, before any planning.
+      authorizationPlugin({ gateway, tokenVerifier }),
+      ...(options.clientRateLimit
+        ? [clientRateLimitPlugin({ ...options.clientRateLimit, tokenVerifier })]
+        : []),
       {
         async serverWillStart() {
           return {
@@ -181,7 +198,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     subscriptions: running,
     reloadSupergraph: (supergraphSdl) => {
       if (!update) throw new Error('the gateway has not loaded a supergraph yet');
-      update(supergraphSdl);
+      update(acceptSecurityFeatures(supergraphSdl));
     },
     stop: async () => {
       health.draining = true;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createLogger, loadConfigOrExit, queryLimitsOf, Shutdown, TokenVerifier } from '@shop/kit';
+import { createRedisClient } from '@shop/runtime';
 import { gatewayEnvSchema } from './config';
 import { startGateway } from './gateway';
 
@@ -7,6 +8,16 @@ const config = loadConfigOrExit(gatewayEnvSchema);
 const logger = createLogger('gateway', config.LOG_LEVEL);
 const shutdown = new Shutdown(logger, config.SHUTDOWN_TIMEOUT_MS);
 shutdown.installSignalHandlers();
+
+// The per-client limit's counters live in Redis, so the limit holds across gateway instances.
+const redis =
+  config.CLIENT_RATE_LIMIT > 0
+    ? createRedisClient(config.REDIS_URL, config.REDIS_KEY_PREFIX, logger)
+    : undefined;
+if (redis) {
+  await redis.connect();
+  shutdown.register('redis', () => redis.quit());
+}
 
 const gateway = await startGateway({
   supergraphSdl: readFileSync(config.SUPERGRAPH_PATH, 'utf8'),
@@ -29,6 +40,12 @@ const gateway = await startGateway({
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
   }),
+  gatewaySecret: config.GATEWAY_SECRET || undefined,
+  clientRateLimit: redis && {
+    redis,
+    limit: config.CLIENT_RATE_LIMIT,
+    windowSeconds: config.CLIENT_RATE_LIMIT_WINDOW_SECONDS,
+  },
   logger,
 });
 shutdown.register('gateway', gateway.stop);

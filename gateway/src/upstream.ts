@@ -1,5 +1,11 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { currentRequestId, type Logger, REQUEST_ID_HEADER } from '@shop/kit';
+import {
+  currentRequestId,
+  FORWARDED_CLIENT_HEADER,
+  type Logger,
+  REQUEST_ID_HEADER,
+  signForwardedClient,
+} from '@shop/kit';
 import { GraphQLError } from 'graphql';
 import { Pool, errors as undiciErrors } from 'undici';
 
@@ -8,6 +14,8 @@ export interface GatewayContext {
   authorization: string | undefined;
   /** Sent on to the subgraphs, so their log lines carry the same id as ours. */
   requestId: string | undefined;
+  /** The client's IP address, forwarded to the subgraphs signed (FORWARDED_CLIENT_HEADER). */
+  clientAddress?: string | undefined;
 }
 
 // A subgraph refusing the client's request with one of these (401 for a token that expired on the way, 403,
@@ -52,6 +60,8 @@ export interface UpstreamOptions {
   timeoutMs: number;
   /** Most connections kept open to the subgraph (keep-alive; requests queue beyond it). */
   connections?: number;
+  /** GATEWAY_SECRET: sign the client's address for the subgraphs (unset: send none). */
+  gatewaySecret?: string | undefined;
 }
 
 /**
@@ -85,6 +95,10 @@ export class UpstreamDataSource implements GraphQLDataSource<GatewayContext> {
     if (gatewayContext.authorization) headers.authorization = gatewayContext.authorization;
     const requestId = gatewayContext.requestId ?? currentRequestId();
     if (requestId) headers[REQUEST_ID_HEADER] = requestId;
+    if (this.options.gatewaySecret) {
+      const address = gatewayContext.clientAddress ?? 'gateway';
+      headers[FORWARDED_CLIENT_HEADER] = signForwardedClient(this.options.gatewaySecret, address);
+    }
     const body = JSON.stringify({
       query: request.query,
       variables: request.variables,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ShopClient } from '@shop/client';
 import {
   startTestSubgraphs,
@@ -7,7 +8,7 @@ import {
   testLogger,
 } from '@shop/testing';
 import { composeSupergraph } from '../src/compose';
-import { type RunningGateway, startGateway } from '../src/gateway';
+import { type GatewayOptions, type RunningGateway, startGateway } from '../src/gateway';
 
 /** The demo accounts every subgraph's seed defaults to (users' SEED_* settings). */
 export const demo = {
@@ -33,10 +34,21 @@ export interface TestSupergraph {
  * them), seeded with the demo data, composed with their test URLs behind the real gateway.
  */
 export async function startTestSupergraph(
-  options: { only?: readonly string[]; env?: Record<string, string> } = {},
+  options: {
+    only?: readonly string[];
+    env?: Record<string, string>;
+    /** Gateway options on top of the test ones (a per-client rate limit, say). */
+    gateway?: Partial<GatewayOptions>;
+  } = {},
 ): Promise<TestSupergraph> {
+  // The gateway signs the client address it forwards; users and products believe it (forwarded-client.ts).
+  const gatewaySecret = randomBytes(32).toString('base64url');
   // With `only`, the other registered subgraphs are composed in but not started (their fields fail).
-  const started = await startTestSubgraphs({ ...options, seed: true });
+  const started = await startTestSubgraphs({
+    ...options,
+    env: { GATEWAY_SECRET: gatewaySecret, ...options.env },
+    seed: true,
+  });
   try {
     const { supergraphSdl } = await composeSupergraph(
       Object.fromEntries(Object.entries(started.subgraphs).map(([name, subgraph]) => [name, subgraph.url])),
@@ -47,6 +59,8 @@ export async function startTestSupergraph(
       host: '127.0.0.1',
       tokenVerifier: started.keys.verifier,
       logger: testLogger('gateway'),
+      gatewaySecret,
+      ...options.gateway,
     });
     return {
       gateway,

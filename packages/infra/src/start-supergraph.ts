@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -131,7 +131,10 @@ async function main(): Promise<void> {
   const settings = readInfraSettings();
   await infraUp({ settings, progress: (message) => console.log(`[infra] ${message}`) });
   const keys = devKeys();
+  // Signs the client address the gateway forwards (users' rate limits, products' entity visibility).
+  const gatewaySecret = env.GATEWAY_SECRET ?? randomBytes(32).toString('base64url');
   const common: Record<string, string> = {
+    GATEWAY_SECRET: gatewaySecret,
     JWT_PUBLIC_KEY: keys.publicKey,
     KAFKA_BROKERS: settings.kafkaBrokers.join(','),
     REDIS_URL: settings.redisUrl,
@@ -184,6 +187,8 @@ async function main(): Promise<void> {
     'gateway',
     launch('gateway', join(projectRoot, 'gateway'), 'src/index.ts', {
       JWT_PUBLIC_KEY: keys.publicKey,
+      GATEWAY_SECRET: gatewaySecret,
+      REDIS_URL: settings.redisUrl,
       LOG_LEVEL: env.LOG_LEVEL ?? 'info',
       PORT: String(gatewayPort),
       SUBGRAPH_URLS: Object.entries(urls)

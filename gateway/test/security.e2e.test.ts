@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createTestRedis,
+  postGraphQL,
+  registerUser,
+  type TestRedis,
+  testLogger,
+  waitFor,
+} from '@shop/testing';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composeSupergraph } from '../src/compose';
+import { type RunningGateway, startGateway } from '../src/gateway';
+import { demo, startTestSupergraph, type TestSupergraph } from './supergraph';
+
+const codes = (result: { errors?: readonly { extensions?: Record<string, unknown> }[] | undefined }) =>
+  result.errors?.map((e) => e.extensions?.code);
+
+const LOGIN = `mutation Login($email: String!, $password: String!) {
+  login(email: $email, password: $password) { accessToken user { id } } }`;
+const CREATE_PRODUCT = `mutation Create($input: CreateProductInput!) { createProduct(input: $input) { id sku } }`;
+
+describe('security through the gateway', () => {
+  let supergraph: TestSupergraph;
+  let adminToken: string;
+  let customerToken: string;
+
+  beforeAll(async () => {
+    // A short sign-in window, so the test sees throttling end.
+    supergraph = await startTestSupergraph({
+      only: ['users', 'products'],
+      env: { RATE_LIMIT_WINDOW_SECONDS: '3' },
+    });
+    const login = async (who: { email: string; password: string }) => {
+      const response = await postGraphQL<{ login: { accessToken: string } }>(
+        supergraph.gateway.url,
+        LOGIN,
+        who,
+      );
+      if (!response.data?.login) throw new Error(JSON.stringify(response.errors));
+      return response.data.login.accessToken;
+    };
+    adminToken = await login(demo.admin);
+    customerToken = await login(demo.customer);
+  });
+
+  afterAll(async () => {
+    await supergraph?.stop();
+  });
+
+  it('throttles sign-in after 5 failures (the right password too), then lets the account in after the window', async () => {
+    const account = await registerUser(supergraph.gateway.url);
+    const login = (password: string) =>
+      postGraphQL(supergraph.gateway.url, LOGIN, { email: account.user.email, password });
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      expect(codes(await login(`wrong ${attempt}`))).toEqual(['UNAUTHENTICATED']);
+    }
+    const started = Date.now();
+    const throttled = await login(account.password);
+    expect(codes(throttled)).toEqual(['RATE_LIMITED']);
+    expect(throttled.errors?.[0]?.extensions?.retryAfterSeconds).toEqual(expect.any(Number));
+    expect(JSON.stringify(throttled)).not.toMatch(/redis|rate:|127\.0\.0\.1/i);
+    await waitFor('the window to end', async () => (await login(account.password)).errors === undefined, {
+      timeoutMs: 15_000,
+      intervalMs: 500,
+    });
+    expect(Date.now() - started).toBeGreaterThan(500);
+  });
+
+  it('honours @requiresScopes before planning: anonymous 401, customer 403, admin allowed', async () => {
+    const products = supergraph.subgraphs.products;
+    if (!products) throw new Error('products is not running');
+    const input = () => ({
+      input: { name: 'Guarded', sku: `SEC-${randomUUID().slice(0, 8)}`, price: '5.00' },
+    });
+    products.sql.length = 0;
+    const anonymous = await postGraphQL(supergraph.gateway.url, CREATE_PRODUCT, input());
+    expect({ status: anonymous.status, codes: codes(anonymous) }).toEqual({
+      status: 401,
+      codes: ['UNAUTHENTICATED'],
+    });
+    const customer = await postGraphQL(supergraph.gateway.url, CREATE_PRODUCT, input(), customerToken);
+    expect({ status: customer.status, codes: codes(customer) }).toEqual({
+      status: 403,
+      codes: ['FORBIDDEN'],
+    });
+    // Refused at the gateway: the products subgraph never saw either request.
+    expect(products.sql).toEqual([]);
+    const admin = await postGraphQL(supergraph.gateway.url, CREATE_PRODUCT, input(), adminToken);
+    expect(admin.errors).toBeUndefined();
+    // The subgraph still checks by itself when called directly.
+    const direct = await postGraphQL(products.url, CREATE_PRODUCT, input(), customerToken);
+    expect(codes(direct)).toEqual(['FORBIDDEN']);
+  });
+
+  it('honours @authenticated, also inside fragments, refusing the whole operation', async () => {
+    const query = 'query { products(first: 1) { totalCount } ...Me } fragment Me on Query { me { id } }';
+    const anonymous = await postGraphQL(supergraph.gateway.url, query);
+    expect({ status: anonymous.status, codes: codes(anonymous), data: anonymous.data ?? null }).toEqual({
+      status: 401,
+      codes: ['UNAUTHENTICATED'],
+      data: null,
+    });
+    const signedIn = await postGraphQL(supergraph.gateway.url, query, {}, customerToken);
+    expect(signedIn.errors).toBeUndefined();
+  });
+
+  it('refuses a token issued in the future (beyond 30 s of clock skew) at the gateway and the subgraphs', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const { privateKeyPem } = supergraph.keys;
+    const { importPKCS8 } = await import('jose');
+    const key = await importPKCS8(privateKeyPem, 'EdDSA');
+    const future = await new SignJWT({ role: 'ADMIN', email: 'future@example.com' })
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .setSubject(randomUUID())
+      .setIssuer('shop-supergraph/users')
+      .setAudience('shop-supergraph')
+      .setIssuedAt(now + 3600)
+      .setExpirationTime(now + 7200)
+      .sign(key);
+    const viaGateway = await postGraphQL(
+      supergraph.gateway.url,
+      '{ products(first: 1) { totalCount } }',
+      {},
+      future,
+    );
+    expect({ status: viaGateway.status, codes: codes(viaGateway) }).toEqual({
+      status: 401,
+      codes: ['UNAUTHENTICATED'],
+    });
+    for (const name of ['users', 'products']) {
+      const url = supergraph.subgraphs[name]?.url ?? '';
+      expect(codes(await postGraphQL(url, '{ __typename }', {}, future))).toEqual(['UNAUTHENTICATED']);
+    }
+  });
+});
+
+describe('the per-client limit of the gateway (Redis, across instances)', () => {
+  let supergraph: TestSupergraph;
+  let redis: TestRedis;
+  const gateways: RunningGateway[] = [];
+
+  beforeAll(async () => {
+    supergraph = await startTestSupergraph({ only: ['products'] });
+    redis = await createTestRedis();
+    const { supergraphSdl } = await composeSupergraph(
+      Object.fromEntries(
+        Object.entries(supergraph.subgraphs).map(([name, subgraph]) => [name, subgraph.url]),
+      ),
+    );
+    for (const n of [1, 2]) {
+      gateways.push(
+        await startGateway({
+          supergraphSdl,
+          port: 0,
+          host: '127.0.0.1',
+          tokenVerifier: supergraph.keys.verifier,
+          logger: testLogger(`gateway-${n}`),
+          clientRateLimit: { redis: redis.redis, limit: 6, windowSeconds: 60 },
+        }),
+      );
+    }
+  });
+
+  afterAll(async () => {
+    for (const gateway of gateways) await gateway.stop();
+    await redis?.cleanup();
+    await supergraph?.stop();
+  });
+
+  it('refuses the 7th operation of one client across two gateways with RATE_LIMITED, 429 and Retry-After', async () => {
+    const query = JSON.stringify({ query: '{ products(first: 1) { totalCount } }' });
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let n = 0; n < 8; n++) {
+      last = await fetch(gateways[n % 2]?.url ?? '', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: query,
+      });
+      statuses.push(last.status);
+      if (n < 7) await last.text();
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 429, 429]);
+    expect(Number(last?.headers.get('retry-after'))).toBeGreaterThan(0);
+    const body = (await last?.json()) as { errors: { extensions: Record<string, unknown> }[] };
+    expect(body.errors[0]?.extensions).toEqual({
+      code: 'RATE_LIMITED',
+      retryAfterSeconds: expect.any(Number),
+    });
+    // A signed-in user has a budget of their own.
+    const token = await supergraph.keys.tokenFor('CUSTOMER');
+    const signedIn = await postGraphQL(
+      gateways[0]?.url ?? '',
+      '{ products(first: 1) { totalCount } }',
+      {},
+      token,
+    );
+    expect(signedIn.errors).toBeUndefined();
+  });
+});
