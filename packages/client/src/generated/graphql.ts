@@ -168,7 +168,10 @@ export type RegisterInput = {
   email: string;
   /** 1 to 100 characters after trimming surrounding spaces. */
   name: string;
-  /** At least 8 characters. */
+  /**
+   * 8 to 256 characters, not one of the 1,000 most common passwords and not the email address or its local part
+   * (BAD_USER_INPUT on the password field otherwise).
+   */
   password: string;
 };
 

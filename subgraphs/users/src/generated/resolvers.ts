@@ -61,10 +61,15 @@ export type Mutation = {
   __typename?: 'Mutation';
   /**
    * Changes the signed-in user's password (UNAUTHENTICATED without a token; BAD_USER_INPUT when the new
-   * password is not 8 to 256 characters). A wrong current password is a WrongCurrentPassword result.
+   * password breaks the password policy). A wrong current password is a WrongCurrentPassword result and counts as a
+   * failed sign-in of the account (RATE_LIMITED after too many).
    */
   changePassword: ChangePasswordResult;
-  /** Signs in with email and password. A wrong password and an unknown email give the same UNAUTHENTICATED error. */
+  /**
+   * Signs in with email and password. A wrong password and an unknown email give the same UNAUTHENTICATED error.
+   * After too many failures for the account or the client address, every attempt (the right password too) is
+   * RATE_LIMITED with `extensions.retryAfterSeconds` until the window ends.
+   */
   login: AuthPayload;
   /** Ends the session the refresh token belongs to (every token of that sign-in). Always true, even for an unknown token. */
   logout: Scalars['Boolean']['output'];
@@ -73,7 +78,10 @@ export type Mutation = {
    * A token that was already exchanged ends the whole session. UNAUTHENTICATED when the token is not valid.
    */
   refreshToken: AuthPayload;
-  /** Creates a CUSTOMER account and signs it in. CONFLICT if the email is taken, BAD_USER_INPUT naming invalid fields. */
+  /**
+   * Creates a CUSTOMER account and signs it in. CONFLICT if the email is taken, BAD_USER_INPUT naming invalid fields,
+   * RATE_LIMITED after too many registrations from one client address (each aliased call counts).
+   */
   register: AuthPayload;
 };
 
@@ -136,7 +144,10 @@ export type RegisterInput = {
   email: Scalars['String']['input'];
   /** 1 to 100 characters after trimming surrounding spaces. */
   name: Scalars['String']['input'];
-  /** At least 8 characters. */
+  /**
+   * 8 to 256 characters, not one of the 1,000 most common passwords and not the email address or its local part
+   * (BAD_USER_INPUT on the password field otherwise).
+   */
   password: Scalars['String']['input'];
 };
 
