@@ -116,7 +116,7 @@ const base = join(resultsDir, 'runs', `${stamp}-${chosen.map((s) => s.name).join
 writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(`${base}.md`, markdown);
 console.log(`results: ${base}.json, ${base}.md`);
-if (values.record) {
+if (values.record && !failed) {
   writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(resultsDir, 'latest.md'), markdown);
   console.log(`recorded: ${join(resultsDir, 'latest.json')}, latest.md`);

@@ -36,7 +36,13 @@ export async function startProcess(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const ready = await Promise.race([
-      options.probe ? waitForProbe(options.probe) : readyLine(child),
+      (options.probe ? waitForProbe(options.probe) : readyLine(child)).catch(async (error: unknown) => {
+        // A child whose stdout closed has exited: report its stderr, not the closed pipe.
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
+        throw new Error(
+          `${name} failed before it was ready (${String(error)}):\n${stderr.join('').slice(-3000)}`,
+        );
+      }),
       exited.then((code) => {
         throw new Error(`${name} exited (${code}) before it was ready:\n${stderr.join('').slice(-3000)}`);
       }),
