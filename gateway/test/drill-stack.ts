@@ -1,5 +1,10 @@
 import { ShopClient } from '@shop/client';
-import { type SubgraphProcesses, startSubgraphProcesses, testLogger } from '@shop/testing';
+import {
+  type SubgraphProcesses,
+  type SubgraphProcessesOptions,
+  startSubgraphProcesses,
+  testLogger,
+} from '@shop/testing';
 import { composeSupergraph } from '../src/compose';
 import { type RunningGateway, startGateway } from '../src/gateway';
 
@@ -11,8 +16,8 @@ export interface DrillStack extends SubgraphProcesses {
   client: ShopClient;
 }
 
-export async function startDrillStack(): Promise<DrillStack> {
-  const processes = await startSubgraphProcesses();
+export async function startDrillStack(options: SubgraphProcessesOptions = {}): Promise<DrillStack> {
+  const processes = await startSubgraphProcesses(options);
   try {
     const { supergraphSdl } = await composeSupergraph(
       Object.fromEntries(Object.entries(processes.subgraphs).map(([name, s]) => [name, s.url])),

@@ -24,6 +24,7 @@ export {
   type OwnRedis,
   type SubgraphProcess,
   type SubgraphProcesses,
+  type SubgraphProcessesOptions,
   startOwnRedis,
   startSubgraphProcesses,
 } from './processes';

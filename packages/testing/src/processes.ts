@@ -155,6 +155,8 @@ function subgraphProcess(
 
 export interface SubgraphProcesses {
   subgraphs: Record<string, SubgraphProcess>;
+  /** The second instance of each subgraph (same database, topics, Redis and settings), with `instances: 2`. */
+  replicas: Record<string, SubgraphProcess>;
   keys: TestKeys;
   kafka: TestKafka;
   broker: KafkaBroker;
@@ -162,12 +164,22 @@ export interface SubgraphProcesses {
   stop: () => Promise<void>;
 }
 
-export async function startSubgraphProcesses(): Promise<SubgraphProcesses> {
+export interface SubgraphProcessesOptions {
+  /** 2 runs a second process of every subgraph, as a scaled-out deployment (each with its own port). */
+  instances?: 1 | 2;
+  /** Settings by subgraph name on top of the drill's (shorter intervals, say). */
+  env?: Record<string, Record<string, string>>;
+}
+
+export async function startSubgraphProcesses(
+  options: SubgraphProcessesOptions = {},
+): Promise<SubgraphProcesses> {
   const subgraphs: Record<string, SubgraphProcess> = {};
+  const replicas: Record<string, SubgraphProcess> = {};
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     // Processes first: a database cannot be dropped while they hold connections to it.
-    await Promise.all(Object.values(subgraphs).map((s) => s.kill()));
+    await Promise.all([...Object.values(subgraphs), ...Object.values(replicas)].map((s) => s.kill()));
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   };
   try {
@@ -203,6 +215,7 @@ export async function startSubgraphProcesses(): Promise<SubgraphProcesses> {
         HOST: '127.0.0.1',
         PORT: String(port),
         ...earlier,
+        ...options.env?.[definition.name],
       };
       let database: TestDatabase | undefined;
       if (uses.has('postgres')) {
@@ -229,9 +242,16 @@ export async function startSubgraphProcesses(): Promise<SubgraphProcesses> {
       subgraphs[definition.name] = started;
       await started.start();
       await local?.afterLaunch?.(url);
+      if (options.instances === 2) {
+        const replicaUrl = `http://127.0.0.1:${await freePort()}/graphql`;
+        const replicaEnv = { ...env, PORT: new URL(replicaUrl).port };
+        const replica = subgraphProcess(definition, replicaUrl, replicaEnv, database);
+        replicas[definition.name] = replica;
+        await replica.start();
+      }
       earlier[`${definition.name.toUpperCase()}_URL`] = url;
     }
-    return { subgraphs, keys, kafka, broker, redis, stop };
+    return { subgraphs, replicas, keys, kafka, broker, redis, stop };
   } catch (error) {
     await stop();
     throw error;
