@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { GraphQLError, type GraphQLSchema, isObjectType } from 'graphql';
 
@@ -68,14 +69,23 @@ export function startDeadline(context: object, ms: number): RequestDeadline {
   return deadline;
 }
 
+// The deadline of the operation whose resolver is running, for what the resolver calls (a database adapter).
+const running = new AsyncLocalStorage<RequestDeadline>();
+
+/** The deadline of the request this code runs for, if it runs inside a resolver of a request that has one. */
+export function currentDeadline(): RequestDeadline | undefined {
+  return running.getStore();
+}
+
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
 /**
  * Makes every resolver of the schema keep its operation's deadline: past it, a resolver is not called and a
- * pending one is abandoned, both answering REQUEST_TIMEOUT. Default resolvers (reading a property) are left as
- * they are; an operation without a deadline (a subscription) runs unchanged.
+ * pending one is abandoned, both answering REQUEST_TIMEOUT. What a resolver calls sees the deadline through
+ * `currentDeadline()` (the launcher's database adapter refuses new statements past it). Default resolvers
+ * (reading a property) are left as they are; an operation without a deadline (a subscription) runs unchanged.
  */
 export function enforceDeadlines(schema: GraphQLSchema): void {
   for (const type of Object.values(schema.getTypeMap())) {
@@ -87,7 +97,7 @@ export function enforceDeadlines(schema: GraphQLSchema): void {
         const deadline = typeof context === 'object' && context !== null ? deadlines.get(context) : undefined;
         if (!deadline) return resolve(source, args, context, info);
         if (deadline.hasExpired) throw deadline.error();
-        const result = resolve(source, args, context, info);
+        const result = running.run(deadline, resolve, source, args, context, info);
         return isPromiseLike(result) ? deadline.race(result) : result;
       };
     }

@@ -32,6 +32,7 @@ export {
   queryTooLarge,
 } from './cost-limit';
 export {
+  currentDeadline,
   deadlinePlugin,
   enforceDeadlines,
   isStatementTimeout,

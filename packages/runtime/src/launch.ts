@@ -15,6 +15,7 @@ import {
   TokenVerifier,
 } from '@shop/kit';
 import pg from 'pg';
+import { deadlineAwareAdapter } from './deadline-adapter';
 import type {
   AnySubgraph,
   BackgroundService,
@@ -71,9 +72,9 @@ async function openDeps(
     const pool = new pg.Pool({ connectionString: url, max: 2 });
     pool.on('error', (error) => logger.warn({ err: error }, 'postgres pool error'));
     shutdown.register('postgres pool', () => pool.end());
-    const adapter = createPrismaAdapter(url, {
-      statementTimeoutMs: Number(config.DATABASE_STATEMENT_TIMEOUT_MS),
-    });
+    const adapter = deadlineAwareAdapter(
+      createPrismaAdapter(url, { statementTimeoutMs: Number(config.DATABASE_STATEMENT_TIMEOUT_MS) }),
+    );
     deps.postgres = {
       url,
       pool,

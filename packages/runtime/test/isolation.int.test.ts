@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { postGraphQL, startTestSubgraph, subscribeOverWs, type TestSubgraph } from '@shop/testing';
+import { postGraphQL, startTestSubgraph, subscribeOverWs, type TestSubgraph, waitFor } from '@shop/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineSubgraph, subgraphEnv } from '../src';
 
@@ -22,6 +22,21 @@ const slowSql = defineSubgraph({
             (
               await rows(`SELECT count(*)::int FROM "number" WHERE pg_sleep(${sleepMs} / 1000.0)::text = ''`)
             )[0]?.[0],
+          steps: async (_: unknown, { count, sleepMs }: { count: number; sleepMs: number }) => {
+            Object.assign(steps, { ran: 0, ended: false, error: undefined });
+            try {
+              for (let i = 0; i < count; i += 1) {
+                await rows(`SELECT pg_sleep(${sleepMs} / 1000.0)::text`);
+                steps.ran += 1;
+              }
+            } catch (error) {
+              steps.error = error;
+              throw error;
+            } finally {
+              steps.ended = true;
+            }
+            return steps.ran;
+          },
           numbers: async (_: unknown, { first }: { first?: number | null }) =>
             (await rows(`SELECT n FROM "number" ORDER BY n LIMIT ${first ?? 10}`)).map((row) => row[0]),
         },
@@ -30,6 +45,9 @@ const slowSql = defineSubgraph({
     };
   },
 });
+
+/** What the last `steps` call did: statements it ran, and whether its loop has ended (the deadline abandons it). */
+const steps = { ran: 0, ended: false, error: undefined as unknown };
 
 type Answer = Awaited<ReturnType<typeof postGraphQL>>;
 
@@ -100,6 +118,15 @@ describe('the request deadline bounds a request whatever it waits for (REQUEST_D
     ]);
     expect(slow.ms).toBeLessThan(1_900); // well before the 2 s scan ends
     expect((await postGraphQL(subgraph.url, quick)).data).toEqual({ numbers: [1, 2, 3] });
+  });
+
+  it('stops a resolver the deadline abandoned at its next statement: it takes no more pooled connections', async () => {
+    const slow = await timed(subgraph.url, '{ steps(count: 10, sleepMs: 200) }');
+    expect(slow.answer.errors?.[0]?.extensions?.code).toBe('REQUEST_TIMEOUT');
+    await waitFor('the abandoned loop to end', () => steps.ended);
+    console.log(`10 statements of 200 ms under a 700 ms deadline: ${steps.ran} ran, the rest were refused`);
+    expect(steps.ran).toBeLessThan(10);
+    expect(steps.error).toMatchObject({ extensions: { code: 'REQUEST_TIMEOUT' } });
   });
 
   it('keeps the deadline over graphql-ws too', async () => {
