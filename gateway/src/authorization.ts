@@ -152,6 +152,22 @@ export function authorizationRefusal(
   return refusal;
 }
 
+const requirementsByGateway = new WeakMap<ApolloGateway, { current: Requirements }>();
+
+/** The requirements of the supergraph a gateway has loaded now (kept current across reloads). */
+export function requirementsOf(gateway: ApolloGateway): Requirements {
+  let holder = requirementsByGateway.get(gateway);
+  if (!holder) {
+    const created: { current: Requirements } = { current: new Map() };
+    gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+      created.current = readRequirements(coreSupergraphSdl);
+    });
+    requirementsByGateway.set(gateway, created);
+    holder = created;
+  }
+  return holder.current;
+}
+
 /**
  * Honours `@authenticated` and `@requiresScopes` of the composed supergraph before anything is planned
  * (@apollo/gateway itself ignores them): an operation selecting a field its caller may not is refused whole.
@@ -161,17 +177,20 @@ export function authorizationPlugin<TContext extends { authorization?: string | 
   gateway: ApolloGateway;
   tokenVerifier: TokenVerifier;
 }): ApolloServerPlugin<TContext> {
-  let requirements: Requirements = new Map();
-  options.gateway.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
-    requirements = readRequirements(coreSupergraphSdl);
-  });
+  requirementsOf(options.gateway); // listens from now on, before the first supergraph loads
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ contextValue, document, operation, schema }) {
           if (!operation) return;
           const viewer = await options.tokenVerifier.fromAuthorizationHeader(contextValue.authorization);
-          const refusal = authorizationRefusal(requirements, schema, document, operation, viewer);
+          const refusal = authorizationRefusal(
+            requirementsOf(options.gateway),
+            schema,
+            document,
+            operation,
+            viewer,
+          );
           if (refusal) throw refusal;
         },
       };

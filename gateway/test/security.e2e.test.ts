@@ -3,6 +3,7 @@ import {
   createTestRedis,
   postGraphQL,
   registerUser,
+  subscribeOverWs,
   type TestRedis,
   testLogger,
   waitFor,
@@ -103,6 +104,27 @@ describe('security through the gateway', () => {
     });
     const signedIn = await postGraphQL(supergraph.gateway.url, query, {}, customerToken);
     expect(signedIn.errors).toBeUndefined();
+  });
+
+  it('applies the same directives to subscriptions over graphql-ws, before planning', async () => {
+    const codesOf = async (token?: string) => {
+      const operation = subscribeOverWs(
+        supergraph.gateway.wsUrl,
+        'subscription { lowStockAlerts { availableQuantity } }',
+        {},
+        token,
+      );
+      try {
+        const ended = await operation.ended;
+        const errors = Array.isArray(ended) ? ended : (operation.values[0]?.errors ?? []);
+        return (errors as { extensions?: { code?: unknown } }[]).map((e) => e.extensions?.code);
+      } finally {
+        await operation.close();
+      }
+    };
+    // inventory is not even running here: the gateway refuses without asking it.
+    expect(await codesOf()).toEqual(['UNAUTHENTICATED']);
+    expect(await codesOf(customerToken)).toEqual(['FORBIDDEN']);
   });
 
   it('refuses a token issued in the future (beyond 30 s of clock skew) at the gateway and the subgraphs', async () => {

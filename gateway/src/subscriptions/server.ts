@@ -31,6 +31,7 @@ import {
   parse,
   validate,
 } from 'graphql';
+import { authorizationRefusal, requirementsOf } from '../authorization';
 import { operationDepth } from '../depth-limit';
 import type { GatewayContext } from '../gateway';
 import { DocumentCache } from './document-cache';
@@ -234,7 +235,15 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
     const variables = payload.variables ?? {};
     const refused =
       check(document, operation, variables) ??
-      queryLimitRefusal({ schema: planner.schema, document, operation, variables }, options.queryLimits);
+      queryLimitRefusal({ schema: planner.schema, document, operation, variables }, options.queryLimits) ??
+      // @authenticated / @requiresScopes, as for HTTP (authorizationPlugin); the subgraph checks again.
+      authorizationRefusal(
+        requirementsOf(options.gateway),
+        planner.schema,
+        document,
+        operation,
+        ctx.extra.viewer,
+      );
     if (refused) return [refused];
     // One id per operation, sent to the subgraphs (x-request-id on hydration fetches) for their log lines.
     const gatewayContext: GatewayContext = {
