@@ -4,9 +4,10 @@ import { defineSubgraph } from '@shop/runtime';
 import { usersEnv } from './config';
 import { createContext } from './context';
 import { PrismaClient } from './generated/prisma/client';
+import { weakPasswordReason } from './password-policy';
 import { PasswordHasher } from './passwords';
 import { resolvers } from './resolvers';
-import { demoUsersFromConfig, seedUsers } from './seed';
+import { type DemoUsers, demoUsersFromConfig, seedUsers } from './seed';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
@@ -47,15 +48,29 @@ export const subgraph = defineSubgraph({
     };
   },
   seed: async ({ config, postgres }) => {
+    const demo = demoUsersFromConfig(config);
+    // The default demo passwords are for local use; outside it the seed meets the password policy too.
+    if (config.NODE_ENV === 'production') assertSeedPasswordsAllowed(demo);
     const prisma = new PrismaClient({ adapter: postgres.adapter });
     try {
-      const { customer, admin } = await seedUsers(prisma, demoUsersFromConfig(config));
+      const { customer, admin } = await seedUsers(prisma, demo);
       return `${customer.email} (CUSTOMER), ${admin.email} (ADMIN)`;
     } finally {
       await prisma.$disconnect();
     }
   },
 });
+
+/** Throws naming the SEED_* setting whose password the password policy refuses. */
+function assertSeedPasswordsAllowed(demo: DemoUsers): void {
+  for (const [setting, user] of [
+    ['SEED_CUSTOMER_PASSWORD', demo.customer],
+    ['SEED_ADMIN_PASSWORD', demo.admin],
+  ] as const) {
+    const reason = weakPasswordReason(user.password, user.email);
+    if (reason) throw new Error(`${setting} ${reason} (NODE_ENV=production)`);
+  }
+}
 
 /**
  * Fails when the private key we sign with is not the half of the public key every verifier holds: otherwise

@@ -52,4 +52,21 @@ describe('seed', () => {
     const admin = await login('boss@example.com', 'a different secret');
     expect(admin.data?.login.user.role).toBe('ADMIN');
   });
+
+  it('refuses, in production, demo passwords the password policy would refuse (the defaults are for local use)', async () => {
+    const production = { ...users.env, NODE_ENV: 'production' };
+    await expect(seedSubgraph(subgraph, { env: production })).rejects.toThrow(
+      /SEED_CUSTOMER_PASSWORD.*too common/,
+    );
+    const strong = await seedSubgraph(subgraph, {
+      env: {
+        ...production,
+        SEED_CUSTOMER_EMAIL: 'shopper@example.com',
+        SEED_CUSTOMER_PASSWORD: 'violet lantern river',
+        SEED_ADMIN_EMAIL: 'chief@example.com',
+        SEED_ADMIN_PASSWORD: 'copper kettle meadow',
+      },
+    });
+    expect(strong).toContain('chief@example.com (ADMIN)');
+  });
 });
