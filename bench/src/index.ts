@@ -12,11 +12,12 @@ import {
   formatTargets,
   type ScenarioResult,
 } from './harness';
+import { checkoutScenario } from './scenarios/checkout';
 import { gatewaysScenario } from './scenarios/gateways';
 import { subscriptionsScenario } from './scenarios/subscriptions';
 
 /** Every scenario, one line each, in the order a plain `pnpm bench` runs them. */
-const scenarios: BenchScenario[] = [gatewaysScenario, subscriptionsScenario];
+const scenarios: BenchScenario[] = [gatewaysScenario, subscriptionsScenario, checkoutScenario];
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -173,6 +173,8 @@ export const subscriptionsScenario: BenchScenario = {
             SUPERGRAPH_PATH: supergraphPath,
             JWT_PUBLIC_KEY: publicKeyPem,
             SUBSCRIPTIONS_MAX: String(maxSubscribers + 100),
+            // One load generator is one client address.
+            CLIENT_RATE_LIMIT: '0',
           },
           { probe: async () => (await fetch(`http://127.0.0.1:${port}/health/live`)).ok },
         );

@@ -1,0 +1,333 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { TokenIssuer } from '@shop/kit';
+import { freePort, queryDatabase, testTokenSettings } from '@shop/testing';
+import { composeSupergraph } from '../../../gateway/src/compose';
+import { demo } from '../../../gateway/test/supergraph';
+import type { BenchRow, BenchScenario, TargetCheck } from '../harness';
+import { type BenchProcess, cpuTimeMs, rssMb, startProcess } from '../processes';
+
+// Checkout throughput: customers check out through our gateway at a fixed concurrency for a fixed time, each
+// checkout the whole way (cart → checkout → payment intent → card confirmed at the local Stripe, whose webhook
+// authorises the payment). Placed → reserved and placed → paid come from the databases' own timestamps (the
+// order's creation, its reservation, its PAID transition); at the end the stock equation is checked.
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const servers = fileURLToPath(new URL('../servers/', import.meta.url));
+const address = { street: '1 Bench St', city: 'Boston', state: 'MA', zipCode: '02101', country: 'US' };
+const STOCK = 1_000_000;
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+async function graphql(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  token?: string,
+): Promise<Record<string, Record<string, unknown>>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as {
+    data?: Record<string, Record<string, unknown>>;
+    errors?: unknown;
+  };
+  if (!body.data || body.errors) throw new Error(`${query.slice(0, 40)}…: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+export const checkoutScenario: BenchScenario = {
+  name: 'checkout',
+  description:
+    'sustained checkouts through our gateway (cart → checkout → payment intent → card → webhook): checkouts/s, placed → reserved and placed → paid p50/p99, stock equation',
+  run: async (options) => {
+    const started: BenchProcess[] = [];
+    const workDir = mkdtempSync(join(tmpdir(), 'shop-bench-checkout-'));
+    try {
+      options.log('starting the subgraphs (fresh databases, demo seed)…');
+      const subgraphs = await startProcess('subgraphs', join(servers, 'subgraphs.ts'), {
+        TEST_LOG_LEVEL: 'silent',
+      });
+      started.push(subgraphs);
+      const { urls, databases, publicKeyPem, privateKeyPem } = subgraphs.ready as {
+        urls: Record<string, string>;
+        databases: Record<string, string>;
+        publicKeyPem: string;
+        privateKeyPem: string;
+      };
+      const supergraphPath = join(workDir, 'supergraph.graphql');
+      writeFileSync(supergraphPath, (await composeSupergraph(urls)).supergraphSdl);
+      const port = await freePort();
+      const gateway = await startProcess(
+        'ours',
+        join(root, 'gateway/src/index.ts'),
+        {
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'error',
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          SUPERGRAPH_PATH: supergraphPath,
+          JWT_PUBLIC_KEY: publicKeyPem,
+          // One load generator is one client address.
+          CLIENT_RATE_LIMIT: '0',
+        },
+        { probe: async () => (await fetch(`http://127.0.0.1:${port}/health/live`)).ok },
+      );
+      started.push(gateway);
+      const url = `http://127.0.0.1:${port}/graphql`;
+
+      const login = await graphql(
+        url,
+        'mutation L($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }',
+        demo.admin,
+      );
+      const admin = login.login?.accessToken as string;
+      const productIds: string[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const sku = `BENCH-CO-${i}-${Date.now()}`;
+        const product = await graphql(
+          url,
+          'mutation P($input: CreateProductInput!) { createProduct(input: $input) { id } }',
+          { input: { name: `Bench checkout ${i}`, sku, price: '4.20' } },
+          admin,
+        );
+        const productId = product.createProduct?.id as string;
+        await graphql(
+          url,
+          'mutation I($input: CreateInventoryInput!) { createInventory(input: $input) { id } }',
+          {
+            input: {
+              productId,
+              sku: `${sku}-INV`,
+              availableQuantity: STOCK,
+              reorderLevel: 1,
+              reorderQuantity: 1,
+            },
+          },
+          admin,
+        );
+        productIds.push(productId);
+      }
+      // Customers are made-up accounts with tokens signed by the users subgraph's key (registering thousands
+      // through the API would meet its per-address limit, rightly).
+      const issuer = await TokenIssuer.fromPem(privateKeyPem, {
+        ...testTokenSettings,
+        accessTokenTtlSeconds: 3600,
+      });
+
+      const concurrency = options.connections;
+      const seconds = Math.max(10, options.seconds * options.rounds);
+      const failures: Record<string, number> = {};
+      const fail = (step: string) => {
+        failures[step] = (failures[step] ?? 0) + 1;
+      };
+      let placed = 0;
+      const cpuBefore = cpuTimeMs(gateway.pid);
+      const began = performance.now();
+      const deadline = began + seconds * 1000;
+      options.log(`${concurrency} customers checking out for ${seconds} s…`);
+      await Promise.all(
+        Array.from({ length: concurrency }, async (_, worker) => {
+          const token = await issuer.issueAccessToken({
+            userId: crypto.randomUUID(),
+            role: 'CUSTOMER',
+            email: `bench-customer-${worker}@example.com`,
+            name: `Bench customer ${worker}`,
+          });
+          for (let round = 0; performance.now() < deadline; round += 1) {
+            try {
+              await graphql(
+                url,
+                'mutation A($productId: ID!, $quantity: Int!) { addCartItem(productId: $productId, quantity: $quantity) { itemCount } }',
+                { productId: productIds[(worker + round) % productIds.length], quantity: 1 },
+                token,
+              );
+            } catch {
+              fail('addCartItem');
+              continue;
+            }
+            let orderId: string;
+            try {
+              const data = await graphql(
+                url,
+                'mutation C($input: CheckoutInput!) { checkout(input: $input) { id } }',
+                { input: { shippingAddress: address } },
+                token,
+              );
+              orderId = data.checkout?.id as string;
+              placed += 1;
+            } catch {
+              fail('checkout');
+              continue;
+            }
+            // The payment opens when payments consumes order.placed; ask until it has.
+            let clientSecret: string | undefined;
+            for (let attempt = 0; attempt < 200 && !clientSecret; attempt += 1) {
+              try {
+                const data = await graphql(
+                  url,
+                  'mutation P($orderId: ID!, $key: String!) { createPaymentIntent(orderId: $orderId, idempotencyKey: $key) { clientSecret } }',
+                  { orderId, key: `bench-${orderId}` },
+                  token,
+                );
+                clientSecret = data.createPaymentIntent?.clientSecret as string;
+              } catch {
+                await new Promise((resolve) => setTimeout(resolve, 50));
+              }
+            }
+            if (!clientSecret) {
+              fail('createPaymentIntent');
+              continue;
+            }
+            const confirmed = await confirmCard(subgraphs, clientSecret);
+            if (!confirmed) fail('confirm');
+          }
+        }),
+      );
+      const elapsed = (performance.now() - began) / 1000;
+      const cpuMs = cpuTimeMs(gateway.pid) - cpuBefore;
+      const rss = rssMb(gateway.pid);
+
+      options.log(`${placed} checkouts placed; waiting for every order to be paid…`);
+      const ordersDb = databases.orders as string;
+      const inventoryDb = databases.inventory as string;
+      const settleDeadline = Date.now() + 180_000;
+      let unpaid = Number.POSITIVE_INFINITY;
+      while (Date.now() < settleDeadline) {
+        unpaid =
+          (
+            await queryDatabase<{ n: number }>(
+              ordersDb,
+              "SELECT count(*)::int AS n FROM orders WHERE status = 'PENDING'",
+            )
+          )[0]?.n ?? 0;
+        if (unpaid === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      const paidLatencies = (
+        await queryDatabase<{ ms: number }>(
+          ordersDb,
+          `SELECT extract(epoch FROM (h.at - o.created_at)) * 1000 AS ms FROM orders o
+           JOIN order_status_history h ON h.order_id = o.id AND h.to_status = 'PAID'`,
+        )
+      )
+        .map((r) => Number(r.ms))
+        .sort((a, b) => a - b);
+      const orderCreated = new Map(
+        (
+          await queryDatabase<{ id: string; at: string }>(
+            ordersDb,
+            'SELECT id::text, (extract(epoch FROM created_at) * 1000)::text AS at FROM orders',
+          )
+        ).map((r) => [r.id, Number(r.at)]),
+      );
+      const reservedLatencies = (
+        await queryDatabase<{ order_id: string; at: string }>(
+          inventoryDb,
+          'SELECT order_id::text, (extract(epoch FROM min(created_at)) * 1000)::text AS at FROM stock_reservations GROUP BY order_id',
+        )
+      )
+        .flatMap((r) => {
+          const created = orderCreated.get(r.order_id);
+          return created === undefined ? [] : [Number(r.at) - created];
+        })
+        .sort((a, b) => a - b);
+      const stock = await queryDatabase<{
+        available: number;
+        reserved: number;
+        total: number;
+        product_id: string;
+      }>(
+        inventoryDb,
+        `SELECT product_id::text, available_quantity AS available, reserved_quantity AS reserved, total_quantity AS total
+         FROM inventory WHERE product_id = ANY($1::uuid[])`,
+        [productIds],
+      );
+      const sold = new Map(
+        (
+          await queryDatabase<{ product_id: string; quantity: number }>(
+            ordersDb,
+            `SELECT i.product_id::text, sum(i.quantity)::int AS quantity FROM order_items i
+             JOIN orders o ON o.id = i.order_id WHERE o.status = 'PAID' GROUP BY i.product_id`,
+          )
+        ).map((r) => [r.product_id, r.quantity]),
+      );
+      const equationBroken = stock.filter(
+        (s) =>
+          s.available + s.reserved !== s.total ||
+          s.reserved !== 0 ||
+          s.total !== STOCK - (sold.get(s.product_id) ?? 0),
+      ).length;
+      const failed = Object.values(failures).reduce((a, b) => a + b, 0);
+      const unsettled = Number.isFinite(unpaid) ? unpaid : placed;
+      const rate = placed / elapsed;
+      const rows: BenchRow[] = [
+        {
+          group: 'checkout · through our gateway',
+          subject: 'placed → reserved',
+          requestsPerSecond: rate,
+          p50Ms: percentile(reservedLatencies, 50),
+          p99Ms: percentile(reservedLatencies, 99),
+          cpuMsPerRequest: cpuMs / Math.max(1, placed),
+          rssMb: rss,
+          errors: failed + equationBroken + unsettled,
+          rounds: [rate],
+        },
+        {
+          group: 'checkout · through our gateway',
+          subject: 'placed → paid',
+          requestsPerSecond: rate,
+          p50Ms: percentile(paidLatencies, 50),
+          p99Ms: percentile(paidLatencies, 99),
+          errors: failed + equationBroken + unsettled,
+          rounds: [rate],
+        },
+      ];
+      const targets: TargetCheck[] = [
+        {
+          target: '100 checkouts/s through the gateway, stock equation intact',
+          measured: `${rate.toFixed(1)} checkouts/s, ${equationBroken} items off the equation, ${unsettled} orders unpaid`,
+          met: rate >= 100 && equationBroken === 0 && unsettled === 0,
+        },
+      ];
+      return {
+        rows,
+        targets,
+        notes: [
+          `${concurrency} concurrent customers for ${elapsed.toFixed(0)} s: ${placed} checkouts placed, failed steps ${JSON.stringify(failures)}; every step goes through the gateway except the card confirmation (the browser talks to Stripe).`,
+          'Each checkout is four gateway requests plus polling createPaymentIntent until payments has opened the payment, the card confirmation and the webhook; "CPU ms/req" is gateway CPU per checkout. Everything (seven subgraphs, Kafka, Postgres, Redis, the gateway, the load) shares the two cores.',
+        ],
+      };
+    } finally {
+      await Promise.all(started.map((p) => p.stop().catch(() => {})));
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  },
+};
+
+/** Confirms a PaymentIntent at the payments subgraph's local Stripe, as Stripe.js would; true when accepted. */
+async function confirmCard(subgraphs: BenchProcess, clientSecret: string): Promise<boolean> {
+  const { stripeApiUrl, stripeSecretKey } = subgraphs.ready as {
+    stripeApiUrl: string;
+    stripeSecretKey: string;
+  };
+  const intentId = clientSecret.split('_secret_')[0] ?? '';
+  const response = await fetch(`${stripeApiUrl}/v1/payment_intents/${intentId}/confirm`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${stripeSecretKey}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'payment_method=pm_card_visa',
+  });
+  await response.arrayBuffer();
+  return response.ok;
+}
