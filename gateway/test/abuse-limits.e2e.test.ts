@@ -1,4 +1,4 @@
-import { WebSocket } from '@shop/kit';
+import { FORWARDED_CLIENT_HEADER, signForwardedClient, WebSocket } from '@shop/kit';
 import {
   aliasedProductPages,
   aliasedTotalCounts,
@@ -132,6 +132,25 @@ describe('abuse limits (issue 14)', () => {
       { r: representations },
     );
     expect([entities.status, entities.errors?.[0]?.extensions?.code]).toEqual([400, 'QUERY_TOO_COMPLEX']);
+    // The same fetch signed by the gateway is let through: the gateway measured the client's operation.
+    const secret = supergraph.subgraphs.products?.env.GATEWAY_SECRET ?? '';
+    const signed = await fetch(products.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [FORWARDED_CLIENT_HEADER]: signForwardedClient(secret, '203.0.113.9'),
+      },
+      body: JSON.stringify({
+        query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { ${productFields} } } }`,
+        variables: { r: representations },
+      }),
+    });
+    const signedBody = (await signed.json()) as { data?: { _entities: unknown[] }; errors?: unknown };
+    expect([signed.status, signedBody.errors, signedBody.data?._entities.length]).toEqual([
+      200,
+      undefined,
+      3_000,
+    ]);
   });
 
   it('legitimate operations still pass: a full page, and graphql-js introspection at the gateway', async () => {

@@ -185,14 +185,19 @@ describe('measureOperation', () => {
 });
 
 describe('queryLimitsPlugin', () => {
-  const server = new ApolloServer({
+  const server = new ApolloServer<{ signed?: boolean }>({
     typeDefs: 'type Query { items(first: Int): [Int!]! }',
     resolvers: {
       Query: {
         items: (_: unknown, args: { first?: number }) => Array.from({ length: args.first ?? 1 }, (_, i) => i),
       },
     },
-    plugins: [queryLimitsPlugin({ maxCost: 50, maxAliases: 2, maxRootFields: 3, maxBytes: 200 })],
+    plugins: [
+      queryLimitsPlugin<{ signed?: boolean }>(
+        { maxCost: 50, maxAliases: 2, maxRootFields: 3, maxBytes: 200 },
+        { trusted: (context) => context.signed === true },
+      ),
+    ],
   });
   beforeAll(() => server.start());
   afterAll(() => server.stop());
@@ -215,5 +220,15 @@ describe('queryLimitsPlugin', () => {
     } else {
       expect(data).toEqual({ items: Array.from({ length: 40 }, (_, i) => i) });
     }
+  });
+
+  it('holds a trusted request (signed by our gateway) to the size limit only', async () => {
+    const run = (query: string) => server.executeOperation({ query }, { contextValue: { signed: true } });
+    const costly = await run('{ a: items(first: 60) b: items c: items d: items }');
+    if (costly.body.kind !== 'single') throw new Error('single result expected');
+    expect(costly.body.singleResult.errors).toBeUndefined();
+    const large = await run(`{ items } # ${'x'.repeat(200)}`);
+    if (large.body.kind !== 'single') throw new Error('single result expected');
+    expect(large.body.singleResult.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_LARGE');
   });
 });

@@ -327,19 +327,26 @@ export function queryLimitRefusal(
 
 /**
  * Refuses, before execution, an operation over the limits (see queryLimitRefusal and queryTooLarge). Installed
- * on the gateway and every subgraph; their websocket paths call the same two functions.
+ * on the gateway and every subgraph; their websocket paths call the same two functions. A request `trusted`
+ * says came from our gateway (signed) is held to the size limit only: the gateway measured the client's
+ * operation, and its entity fetches are sized by the data (a page of orders' lines), not by the client.
  */
 export function queryLimitsPlugin<TContext extends BaseContext>(
   limits: QueryLimits,
+  options: { trusted?: (context: TContext) => boolean } = {},
 ): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ request, document, operation, schema }) {
+        async didResolveOperation({ request, document, operation, schema, contextValue }) {
           if (!operation) return; // requestGuardsPlugin refuses it
-          const refusal =
-            queryTooLarge(request.query, limits) ??
-            queryLimitRefusal({ schema, document, operation, variables: request.variables }, limits);
+          const tooLarge = queryTooLarge(request.query, limits);
+          if (tooLarge) throw tooLarge;
+          if (options.trusted?.(contextValue)) return;
+          const refusal = queryLimitRefusal(
+            { schema, document, operation, variables: request.variables },
+            limits,
+          );
           if (refusal) throw refusal;
         },
       };

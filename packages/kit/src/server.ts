@@ -378,7 +378,8 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       // We report no traces to Apollo Studio; without this Apollo announces inline tracing on every start.
       ApolloServerPluginInlineTraceDisabled(),
       requestGuardsPlugin(),
-      queryLimitsPlugin(queryLimits),
+      // What the gateway signed was measured there, as the client sent it (GATEWAY_SECRET, forwarded-client.ts).
+      queryLimitsPlugin<TContext>(queryLimits, { trusted: (context) => context.client.viaGateway }),
       deadlinePlugin(requestDeadlineMs),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {
