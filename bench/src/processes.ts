@@ -1,6 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
 /** A server the bench started as its own process, so its CPU time and memory can be read from /proc. */
 export interface BenchProcess {
@@ -106,4 +108,54 @@ export function cpuTimeMs(pid: number): number {
 export function rssMb(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+/** A free TCP port on 127.0.0.1 (for a child the bench starts). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Our gateway as deployed (`gateway/src/index.ts`, NODE_ENV=production, LOG_LEVEL=error) as its own process on
+ * a free port, ready when /health/live answers. The per-client rate limit is off (one load generator is one
+ * client); `env` adds or overrides settings; `profileDir` writes a V8 CPU profile there on exit.
+ */
+export async function startOurGateway(options: {
+  supergraphPath: string;
+  publicKeyPem: string;
+  env?: Record<string, string>;
+  profileDir?: string | undefined;
+}): Promise<BenchProcess & { url: string }> {
+  const port = await freePort();
+  if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
+  const gateway = await startProcess(
+    'ours',
+    join(repositoryRoot, 'gateway/src/index.ts'),
+    {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'error',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      SUPERGRAPH_PATH: options.supergraphPath,
+      JWT_PUBLIC_KEY: options.publicKeyPem,
+      CLIENT_RATE_LIMIT: '0',
+      ...options.env,
+    },
+    {
+      probe: async () => (await fetch(`http://127.0.0.1:${port}/health/live`)).ok,
+      nodeArgs: options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [],
+    },
+  );
+  const url = `http://127.0.0.1:${port}/graphql`;
+  return { ...gateway, ready: { ...gateway.ready, url }, url };
 }

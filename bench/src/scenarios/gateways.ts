@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { composeSupergraph } from '../../../gateway/src/compose';
 import { type BenchOptions, type BenchRow, type BenchScenario, median, type TargetCheck } from '../harness';
 import { expectAnswer, type GraphQLRequest, runLoad, send } from '../load';
-import { type BenchProcess, cpuTimeMs, rssMb, startProcess } from '../processes';
+import { type BenchProcess, cpuTimeMs, freePort, rssMb, startOurGateway, startProcess } from '../processes';
 
 // Our gateway, stock @apollo/gateway and Hive Gateway over the same composed supergraph and the same running
 // subgraphs (each gateway its own process, so its CPU time is its own), then again with the subgraphs replaced
@@ -34,45 +34,15 @@ function withoutSecurityPurpose(supergraphSdl: string): string {
   );
 }
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const probe = (url: string) => async () => (await fetch(url)).ok;
-
 const allGatewayKinds: GatewayKind[] = [
   {
     label: 'ours',
-    start: (supergraphPath, port, publicKeyPem, options) => {
-      const profileDir = join(root, 'bench/results/profiles');
-      if (options.profile) mkdirSync(profileDir, { recursive: true });
-      return startProcess(
-        'ours',
-        join(root, 'gateway/src/index.ts'),
-        {
-          NODE_ENV: 'production',
-          LOG_LEVEL: 'error',
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          SUPERGRAPH_PATH: supergraphPath,
-          JWT_PUBLIC_KEY: publicKeyPem,
-          // One load generator is one client: the per-client rate limit would refuse it (the others have none).
-          CLIENT_RATE_LIMIT: '0',
-        },
-        {
-          probe: probe(`http://127.0.0.1:${port}/health/live`),
-          nodeArgs: options.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
-        },
-      );
-    },
+    start: (supergraphPath, _port, publicKeyPem, options) =>
+      startOurGateway({
+        supergraphPath,
+        publicKeyPem,
+        profileDir: options.profile ? join(root, 'bench/results/profiles') : undefined,
+      }),
   },
   {
     label: 'stock @apollo/gateway',
