@@ -20,7 +20,23 @@ export interface GatewayContext {
 
 // A subgraph refusing the client's request with one of these (401 for a token that expired on the way, 403,
 // 400 for input) is passed on with its message, code and status; any other failure is ours and is masked.
-const forwardedCodes = new Set(['BAD_USER_INPUT', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT']);
+/**
+ * Codes a subgraph gives on purpose and a client may act on (its input, its rights, its limits); anything else
+ * from upstream is ours and masked. Shared by HTTP fetches and upstream subscriptions.
+ */
+export const forwardedCodes: ReadonlySet<string> = new Set([
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'REQUEST_TIMEOUT',
+  'QUERY_TOO_LARGE',
+  'QUERY_TOO_COMPLEX',
+  'TOO_MANY_ALIASES',
+  'TOO_MANY_ROOT_FIELDS',
+]);
 
 function firstCodedError(body: unknown): { message: string; code: string } | undefined {
   if (typeof body !== 'object' || body === null || !('errors' in body) || !Array.isArray(body.errors)) {

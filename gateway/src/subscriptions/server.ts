@@ -28,8 +28,6 @@ import {
   getVariableValues,
   Kind,
   type OperationDefinitionNode,
-  parse,
-  validate,
 } from 'graphql';
 import { authorizationRefusal, requirementsOf } from '../authorization';
 import { operationDepth } from '../depth-limit';

@@ -1,5 +1,6 @@
 import { createGraphQLWsClient, type GraphQLWsClient, type Logger, WebSocket } from '@shop/kit';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { forwardedCodes } from '../upstream';
 import { subscriptionError } from './errors';
 
 export interface UpstreamRequest {
@@ -32,9 +33,6 @@ export interface UpstreamPoolOptions {
   /** Opening handshake and connection_ack must complete within this. */
   connectTimeoutMs: number;
 }
-
-// Codes a subgraph gives on purpose and a client may act on; anything else from upstream is ours and masked.
-const forwardedCodes = new Set(['BAD_USER_INPUT', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT']);
 
 /** A subgraph's GraphQL error as a client may see it: its message and code, or masked. */
 export function clientErrorFromUpstream(
