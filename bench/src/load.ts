@@ -33,6 +33,17 @@ export async function send(
   }
 }
 
+/** The `data` of one request; throws on GraphQL errors (for setting up a scenario's data). */
+export async function dataOf(
+  url: string,
+  request: GraphQLRequest,
+): Promise<Record<string, Record<string, unknown>>> {
+  const { body } = await send(url, request);
+  const { data, errors } = body as { data?: Record<string, Record<string, unknown>>; errors?: unknown };
+  if (!data || errors) throw new Error(`${request.query.slice(0, 40)}…: ${JSON.stringify(errors)}`);
+  return data;
+}
+
 /**
  * Fails unless `url` answers `request` with exactly `expected` (as `{ data }`, no errors); returns the answer's
  * exact text, which every answer under load must then repeat byte for byte (runLoad's `expectBody`).

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@shop/testing';
 
 /** A server the bench started as its own process, so its CPU time and memory can be read from /proc. */
 export interface BenchProcess {
@@ -110,19 +111,6 @@ export function rssMb(pid: number): number {
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 
-/** A free TCP port on 127.0.0.1 (for a child the bench starts). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
@@ -159,3 +147,5 @@ export async function startOurGateway(options: {
   const url = `http://127.0.0.1:${port}/graphql`;
   return { ...gateway, ready: { ...gateway.ready, url }, url };
 }
+
+export { freePort };

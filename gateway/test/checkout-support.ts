@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { subscribeOverWs, waitFor } from '@shop/testing';
+import { CreatePaymentIntentDocument, PaymentByOrderDocument, type ShopClient } from '@shop/client';
+import { queryDatabase, subscribeOverWs, waitFor } from '@shop/testing';
 import { type DocumentNode, print } from 'graphql';
 import type { TestSupergraph } from './supergraph';
 
@@ -69,12 +70,38 @@ export async function untilFeedDelivers(
   );
 }
 
+/** A running supergraph of any kind (in-process for e2e, processes for drills): where payments' settings are. */
+export interface WithPayments {
+  subgraphs: Record<string, { env: Record<string, string> } | undefined>;
+}
+
+/**
+ * Pays an order as a client does: waits until payments has opened its payment (from order.placed), asks for one
+ * intent per order (idempotent: the key is the order's), and confirms the card at the local Stripe.
+ */
+export async function payOrder(
+  supergraph: WithPayments,
+  client: ShopClient,
+  orderId: string,
+): Promise<number> {
+  await waitFor(
+    `the payment of ${orderId}`,
+    async () => (await client.data(PaymentByOrderDocument, { orderId })).paymentByOrder,
+    { timeoutMs: 30_000 },
+  );
+  const { createPaymentIntent } = await client.data(CreatePaymentIntentDocument, {
+    orderId,
+    idempotencyKey: `pay-${orderId}`,
+  });
+  return confirmCard(supergraph, createPaymentIntent.clientSecret);
+}
+
 /**
  * Confirms a PaymentIntent at the local Stripe-compatible server the way Stripe.js would (the intent id is the
  * client secret up to `_secret_`); the server then sends the signed webhook to the payments subgraph.
  */
 export async function confirmCard(
-  supergraph: TestSupergraph,
+  supergraph: WithPayments,
   clientSecret: string,
   paymentMethod: 'pm_card_visa' | 'pm_card_chargeDeclined' = 'pm_card_visa',
 ): Promise<number> {
@@ -138,3 +165,48 @@ export const address = {
 /** Cents of a Decimal string such as "70.97" (money is exact: never add floats). */
 export const cents = (amount: string): number => Math.round(Number(amount) * 100);
 export const amount = (value: number): string => (value / 100).toFixed(2);
+
+/**
+ * The stock equation for `productIds`, checked in the databases once every order has settled: on each item
+ * total = available + reserved, nothing reserved, and total = initial − what the PAID orders hold. Returns the
+ * broken lines (empty when it holds).
+ */
+export async function stockEquationProblems(options: {
+  ordersDb: string;
+  inventoryDb: string;
+  productIds: readonly string[];
+  initial: number;
+}): Promise<string[]> {
+  const sold = new Map(
+    (
+      await queryDatabase<{ product_id: string; quantity: number }>(
+        options.ordersDb,
+        `SELECT i.product_id::text, sum(i.quantity)::int AS quantity FROM order_items i
+         JOIN orders o ON o.id = i.order_id WHERE o.status = 'PAID' GROUP BY i.product_id`,
+      )
+    ).map((row) => [row.product_id, row.quantity]),
+  );
+  const items = await queryDatabase<{
+    product_id: string;
+    available: number;
+    reserved: number;
+    total: number;
+  }>(
+    options.inventoryDb,
+    `SELECT product_id::text, available_quantity AS available, reserved_quantity AS reserved,
+       total_quantity AS total FROM inventory WHERE product_id = ANY($1::uuid[])`,
+    [options.productIds],
+  );
+  const problems: string[] = [];
+  if (items.length !== options.productIds.length)
+    problems.push(`${items.length} of ${options.productIds.length} items found`);
+  for (const item of items) {
+    const expected = options.initial - (sold.get(item.product_id) ?? 0);
+    if (item.available + item.reserved !== item.total || item.reserved !== 0 || item.total !== expected) {
+      problems.push(
+        `${item.product_id}: available ${item.available} + reserved ${item.reserved} vs total ${item.total}, expected total ${expected}`,
+      );
+    }
+  }
+  return problems;
+}

@@ -3,16 +3,15 @@ import {
   AddCartItemDocument,
   CheckoutDocument,
   CreateInventoryDocument,
-  CreatePaymentIntentDocument,
   CreateProductDocument,
   LoginDocument,
   MyOrdersDocument,
-  PaymentByOrderDocument,
   RegisterDocument,
   type ShopClient,
 } from '@shop/client';
 import { queryDatabase, unpublishedOutboxRows, waitFor } from '@shop/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { payOrder, stockEquationProblems } from './checkout-support';
 import { type DrillStack, startDrillStack } from './drill-stack';
 import { demo } from './supergraph';
 
@@ -77,30 +76,6 @@ describe('fault drills: kill -9, Kafka and Redis restarts during checkouts', () 
     await stack?.stop();
   });
 
-  /** Pays an order the way a client does: one intent per order (idempotent), the card confirmed at "Stripe". */
-  async function pay(customer: Customer, orderId: string): Promise<void> {
-    await waitFor(
-      `the payment of ${orderId}`,
-      async () => (await customer.client.data(PaymentByOrderDocument, { orderId })).paymentByOrder,
-      { timeoutMs: 30_000 },
-    );
-    const { createPaymentIntent } = await customer.client.data(CreatePaymentIntentDocument, {
-      orderId,
-      idempotencyKey: `pay-${orderId}`,
-    });
-    const payments = stack.subgraphs.payments;
-    const intentId = createPaymentIntent.clientSecret.split('_secret_')[0] ?? '';
-    const response = await fetch(`${payments?.env.STRIPE_API_URL}/v1/payment_intents/${intentId}/confirm`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${payments?.env.STRIPE_SECRET_KEY}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: 'payment_method=pm_card_visa',
-    });
-    await response.arrayBuffer();
-  }
-
   /** Checkouts by every customer, in parallel, until `fault` has run and each did `atLeast`. */
   async function checkoutLoad(fault: () => Promise<void>, atLeast = 2): Promise<LoadCounts> {
     const counts: LoadCounts = { attempts: 0, placed: 0, paid: 0, failedRequests: {} };
@@ -139,7 +114,7 @@ describe('fault drills: kill -9, Kafka and Redis restarts during checkouts', () 
             continue;
           }
           try {
-            await pay(customer, orderId);
+            await payOrder(stack, customer.client, orderId);
             counts.paid += 1;
           } catch {
             fail('pay');
@@ -164,7 +139,7 @@ describe('fault drills: kill -9, Kafka and Redis restarts during checkouts', () 
             if (node.status !== 'PENDING') continue;
             pending += 1;
             resumed += 1;
-            await pay(customer, node.id).catch(() => {});
+            await payOrder(stack, customer.client, node.id).catch(() => {});
           }
         }
         return pending === 0;
@@ -216,30 +191,14 @@ describe('fault drills: kill -9, Kafka and Redis restarts during checkouts', () 
 
     // The stock equation, item by item: total = available + reserved, nothing left reserved once every order
     // settled, and what left the shelf is exactly what the PAID orders hold.
-    const sold = new Map(
-      (
-        await queryDatabase<{ product_id: string; quantity: number }>(
-          ordersDb,
-          `SELECT i.product_id, sum(i.quantity)::int AS quantity FROM order_items i
-           JOIN orders o ON o.id = i.order_id WHERE o.status = 'PAID' GROUP BY i.product_id`,
-        )
-      ).map((row) => [row.product_id, row.quantity]),
-    );
-    const stock = await queryDatabase<{
-      product_id: string;
-      available_quantity: number;
-      reserved_quantity: number;
-      total_quantity: number;
-    }>(
-      inventoryDb,
-      'SELECT product_id, available_quantity, reserved_quantity, total_quantity FROM inventory WHERE product_id = ANY($1::uuid[])',
-      [products.map((p) => p.id)],
-    );
-    for (const item of stock) {
-      expect(item.available_quantity + item.reserved_quantity).toBe(item.total_quantity);
-      expect(item.reserved_quantity).toBe(0);
-      expect(item.total_quantity).toBe(INITIAL_STOCK - (sold.get(item.product_id) ?? 0));
-    }
+    expect(
+      await stockEquationProblems({
+        ordersDb,
+        inventoryDb,
+        productIds: products.map((p) => p.id),
+        initial: INITIAL_STOCK,
+      }),
+    ).toEqual([]);
 
     // No email twice: each subject (they name the order) reaches a customer once; one confirmation per PAID order.
     const port = stack.subgraphs.notifications?.env.MAILBOX_HTTP_PORT;

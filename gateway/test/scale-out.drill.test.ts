@@ -3,11 +3,9 @@ import {
   AddCartItemDocument,
   CheckoutDocument,
   CreateInventoryDocument,
-  CreatePaymentIntentDocument,
   CreateProductDocument,
   LoginDocument,
   OrderStatusChangedDocument,
-  PaymentByOrderDocument,
   RegisterDocument,
   ShopClient,
 } from '@shop/client';
@@ -16,6 +14,7 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeSupergraph } from '../src/compose';
 import { type RunningGateway, startGateway } from '../src/gateway';
+import { payOrder, stockEquationProblems } from './checkout-support';
 import { type DrillStack, startDrillStack } from './drill-stack';
 import { demo } from './supergraph';
 
@@ -100,7 +99,7 @@ describe('scale-out drill: two instances of every subgraph, two gateways', () =>
       paid.push(checkout.id);
       // The last paid order is watched from both gateways before it is paid.
       if (i === 11) break;
-      await payThrough(client, checkout.id);
+      await payOrder(stack, client, checkout.id);
     }
     const watched = paid.at(-1) as string;
     const probes = new Set<string>();
@@ -138,7 +137,7 @@ describe('scale-out drill: two instances of every subgraph, two gateways', () =>
       },
       { timeoutMs: 30_000, intervalMs: 300 },
     );
-    await payThrough(clients[1] as ShopClient, watched);
+    await payOrder(stack, clients[1] as ShopClient, watched);
 
     // Settle: paid orders PAID, the others CANCELLED by expiry; outboxes drained.
     const ordersDb = stack.subgraphs.orders?.database?.url as string;
@@ -187,28 +186,9 @@ describe('scale-out drill: two instances of every subgraph, two gateways', () =>
     });
 
     // The stock equation: what left the shelf is what the PAID orders hold; nothing stays reserved.
-    const sold = await queryDatabase<{ product_id: string; quantity: number }>(
-      ordersDb,
-      `SELECT i.product_id, sum(i.quantity)::int AS quantity FROM order_items i
-       JOIN orders o ON o.id = i.order_id WHERE o.status = 'PAID' GROUP BY i.product_id`,
-    );
-    const stock = await queryDatabase<{
-      product_id: string;
-      available_quantity: number;
-      reserved_quantity: number;
-      total_quantity: number;
-    }>(
-      inventoryDb,
-      'SELECT product_id, available_quantity, reserved_quantity, total_quantity FROM inventory WHERE product_id = ANY($1::uuid[])',
-      [productIds],
-    );
-    for (const item of stock) {
-      expect(item.reserved_quantity).toBe(0);
-      expect(item.available_quantity).toBe(item.total_quantity);
-      expect(item.total_quantity).toBe(
-        INITIAL_STOCK - (sold.find((s) => s.product_id === item.product_id)?.quantity ?? 0),
-      );
-    }
+    expect(
+      await stockEquationProblems({ ordersDb, inventoryDb, productIds, initial: INITIAL_STOCK }),
+    ).toEqual([]);
 
     // Each event published once: across every topic, no event id twice, and as many messages as outbox rows.
     const outboxRows = (
@@ -265,27 +245,4 @@ describe('scale-out drill: two instances of every subgraph, two gateways', () =>
       `[drill] scale-out: ${paid.length} orders paid and ${expiring.length} expired through two gateways and two instances of every subgraph; ${ids.length} events published once each (${outboxRows} outbox rows), ${expiredReleases.length} expiry releases, stock equation holds, each gateway subscriber saw PAID once`,
     );
   });
-
-  async function payThrough(client: ShopClient, orderId: string): Promise<void> {
-    await waitFor(
-      `the payment of ${orderId}`,
-      async () => (await client.data(PaymentByOrderDocument, { orderId })).paymentByOrder,
-      { timeoutMs: 30_000 },
-    );
-    const { createPaymentIntent } = await client.data(CreatePaymentIntentDocument, {
-      orderId,
-      idempotencyKey: `pay-${orderId}`,
-    });
-    const payments = stack.subgraphs.payments;
-    const intentId = createPaymentIntent.clientSecret.split('_secret_')[0] ?? '';
-    const response = await fetch(`${payments?.env.STRIPE_API_URL}/v1/payment_intents/${intentId}/confirm`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${payments?.env.STRIPE_SECRET_KEY}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: 'payment_method=pm_card_visa',
-    });
-    await response.arrayBuffer();
-  }
 });

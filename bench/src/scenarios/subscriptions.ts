@@ -4,18 +4,22 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { TokenIssuer, WebSocket } from '@shop/kit';
-import { freePort, testTokenSettings } from '@shop/testing';
+import { testTokenSettings } from '@shop/testing';
 import { composeSupergraph } from '../../../gateway/src/compose';
 import { demo } from '../../../gateway/test/supergraph';
-import { type BenchRow, type BenchScenario, median, type TargetCheck } from '../harness';
-import { type BenchProcess, cpuTimeMs, rssMb, startProcess } from '../processes';
+import { type BenchRow, type BenchScenario, median, percentile, type TargetCheck } from '../harness';
+import { dataOf } from '../load';
+import { type BenchProcess, cpuTimeMs, rssMb, startOurGateway, startProcess } from '../processes';
 
 // Subscription fan-out through our gateway: N admin clients (each its own websocket and token) subscribe to
 // `lowStockAlerts` with product fields of another subgraph; an admin `adjustStock` through the gateway crosses the
 // reorder level, the inventory subgraph's outbox relay publishes to Kafka, its feed hands the alert to the
 // gateway, which hydrates it once (identical admin subscriptions share one upstream stream) and sends it to all N.
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
+const graphql = (url: string, query: string, variables: Record<string, unknown>, token?: string) =>
+  dataOf(url, { query, variables, ...(token ? { token } : {}) });
+
+const _root = fileURLToPath(new URL('../../..', import.meta.url));
 const servers = fileURLToPath(new URL('../servers/', import.meta.url));
 
 const ALERTS = /* GraphQL */ `subscription { lowStockAlerts { availableQuantity inventoryItem { sku product { name price { amount } } } } }`;
@@ -28,30 +32,6 @@ const firstMeasuredQuantity = 400;
 function subscriberCounts(): number[] {
   const raw = process.env.BENCH_SUBSCRIBERS;
   return raw ? raw.split(',').map((n) => Number(n.trim())) : [1000, 5000, 10_000];
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-
-async function graphql(
-  url: string,
-  query: string,
-  variables: Record<string, unknown>,
-  token?: string,
-): Promise<Record<string, Record<string, unknown>>> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as {
-    data?: Record<string, Record<string, unknown>>;
-    errors?: unknown;
-  };
-  if (!body.data || body.errors) throw new Error(`${query.slice(0, 40)}…: ${JSON.stringify(body.errors)}`);
-  return body.data;
 }
 
 /** What every subscriber received, by the alert's availableQuantity (which names the crossing). */
@@ -160,31 +140,19 @@ export const subscriptionsScenario: BenchScenario = {
       });
 
       // A fresh gateway per subscriber count, so each RSS is that count's alone.
-      const startOurGateway = async (maxSubscribers: number) => {
-        const port = await freePort();
-        const gateway = await startProcess(
-          'ours',
-          join(root, 'gateway/src/index.ts'),
-          {
-            NODE_ENV: 'production',
-            LOG_LEVEL: 'error',
-            HOST: '127.0.0.1',
-            PORT: String(port),
-            SUPERGRAPH_PATH: supergraphPath,
-            JWT_PUBLIC_KEY: publicKeyPem,
-            SUBSCRIPTIONS_MAX: String(maxSubscribers + 100),
-            // One load generator is one client address.
-            CLIENT_RATE_LIMIT: '0',
-          },
-          { probe: async () => (await fetch(`http://127.0.0.1:${port}/health/live`)).ok },
-        );
+      const startGateway = async (maxSubscribers: number) => {
+        const gateway = await startOurGateway({
+          supergraphPath,
+          publicKeyPem,
+          env: { SUBSCRIPTIONS_MAX: String(maxSubscribers + 100) },
+        });
         started.push(gateway);
-        return { gateway, url: `http://127.0.0.1:${port}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql` };
+        return { gateway, url: gateway.url, wsUrl: gateway.url.replace(/^http/, 'ws') };
       };
 
       const events = Math.max(10, options.rounds * 5);
       for (const count of subscriberCounts()) {
-        const { gateway, url, wsUrl } = await startOurGateway(count);
+        const { gateway, url, wsUrl } = await startGateway(count);
         const idleRss = rssMb(gateway.pid);
         const login = await graphql(
           url,
