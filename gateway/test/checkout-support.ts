@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CreatePaymentIntentDocument, PaymentByOrderDocument, type ShopClient } from '@shop/client';
-import { queryDatabase, subscribeOverWs, waitFor } from '@shop/testing';
+import { queryDatabase, subscribeOverWs, type TestKafka, waitFor } from '@shop/testing';
 import { type DocumentNode, print } from 'graphql';
 import type { TestSupergraph } from './supergraph';
 
@@ -35,13 +35,16 @@ export function subscribeTyped<R, V>(
 
 type ProbeType = 'order.status-changed' | 'payment.status-changed';
 
+/** The `source` of every probe event, so a test can tell probes from the system's own events. */
+export const PROBE_SOURCE = 'test';
+
 /**
  * graphql-ws does not say when the subgraph's feed holds a subscription: publish harmless probes (a status
  * "changing" to itself, reason PROBE) on the feed's topic until the subscriber has seen one. The envelope is
- * the outbox's (the gateway does not depend on @shop/events).
+ * the outbox's (the gateway does not depend on @shop/events), with `source` PROBE_SOURCE.
  */
 export async function untilFeedDelivers(
-  supergraph: TestSupergraph,
+  supergraph: { kafka: TestKafka },
   type: ProbeType,
   data: { orderId: string } & Record<string, string>,
   seen: () => boolean,
@@ -56,7 +59,7 @@ export async function untilFeedDelivers(
         type,
         version: 1,
         occurredAt: new Date().toISOString(),
-        source: 'test',
+        source: PROBE_SOURCE,
         correlationId: randomUUID(),
         data,
       };

@@ -14,7 +14,7 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeSupergraph } from '../src/compose';
 import { type RunningGateway, startGateway } from '../src/gateway';
-import { payOrder, stockEquationProblems } from './checkout-support';
+import { PROBE_SOURCE, payOrder, stockEquationProblems, untilFeedDelivers } from './checkout-support';
 import { type DrillStack, startDrillStack } from './drill-stack';
 import { demo } from './supergraph';
 
@@ -102,40 +102,15 @@ describe('scale-out drill: two instances of every subgraph, two gateways', () =>
       await payOrder(stack, client, checkout.id);
     }
     const watched = paid.at(-1) as string;
-    const probes = new Set<string>();
     const subscribers = gateways.map((gateway) =>
       subscribeOverWs(gateway.wsUrl, print(OrderStatusChangedDocument), { orderId: watched }, token),
     );
-    // The subscriptions reach their feeds at moments the client cannot see: publish harmless probes (the status
-    // "changing" to itself) until both subscribers have seen one, then pay.
-    const producer = await stack.kafka.connection.producer();
-    await waitFor(
-      'both subscriptions live',
-      async () => {
-        if (subscribers.every((s) => s.values.length > 0)) return true;
-        const probe = {
-          id: randomUUID(),
-          type: 'order.status-changed',
-          version: 1,
-          occurredAt: new Date().toISOString(),
-          source: 'test',
-          correlationId: randomUUID(),
-          data: {
-            orderId: watched,
-            userId: register.user.id,
-            from: 'PENDING',
-            to: 'PENDING',
-            reason: 'PROBE',
-          },
-        };
-        await producer.send({
-          topic: stack.kafka.connection.topic('order.status-changed'),
-          messages: [{ key: watched, value: JSON.stringify(probe) }],
-        });
-        probes.add(probe.id);
-        return false;
-      },
-      { timeoutMs: 30_000, intervalMs: 300 },
+    // The subscriptions reach their feeds at moments the client cannot see: probe until both have seen one.
+    await untilFeedDelivers(
+      stack,
+      'order.status-changed',
+      { orderId: watched, userId: register.user.id, from: 'PENDING', to: 'PENDING', reason: 'PROBE' },
+      () => subscribers.every((s) => s.values.length > 0),
     );
     await payOrder(stack, clients[1] as ShopClient, watched);
 
@@ -222,8 +197,8 @@ describe('scale-out drill: two instances of every subgraph, two gateways', () =>
         { intervalMs: 1000 },
       );
       for (const m of reader.messages) {
-        const id = (JSON.parse(String(m.value)) as { id: string }).id;
-        if (!probes.has(id)) ids.push(id);
+        const { id, source } = JSON.parse(String(m.value)) as { id: string; source: string };
+        if (source !== PROBE_SOURCE) ids.push(id);
       }
     }
     expect(ids.length - new Set(ids).size).toBe(0);

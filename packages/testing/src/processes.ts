@@ -41,6 +41,15 @@ async function ready(url: string): Promise<boolean> {
   }
 }
 
+/** SIGKILL, as a crash, and wait until the process is gone (nothing to do when it already is). */
+async function killHard(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
 export interface OwnRedis {
   url: string;
   /** SIGKILL, as a crash; what was written before survives in the append-only file. */
@@ -85,13 +94,8 @@ export async function startOwnRedis(dir: string, port: number): Promise<OwnRedis
     });
   };
   const stop = async () => {
-    const running = child;
+    await killHard(child);
     child = undefined;
-    if (!running || running.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      running.once('exit', () => resolve());
-      running.kill('SIGKILL');
-    });
   };
   await start();
   return { url, start, stop };
@@ -113,13 +117,8 @@ function subgraphProcess(
     database,
     pid: () => child?.pid,
     kill: async () => {
-      const running = child;
+      await killHard(child);
       child = undefined;
-      if (!running || running.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        running.once('exit', () => resolve());
-        running.kill('SIGKILL');
-      });
     },
     start: async () => {
       output = [];
