@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { envModels, gatewaySecretSetting } from '@shop/kit';
+import { envModels, gatewaySecretSetting, trustedProxiesSetting } from '@shop/kit';
 import { z } from 'zod';
 
 /** The gateway's settings: a server that verifies tokens (no database, no Kafka), plus its own keys. */
@@ -11,6 +11,12 @@ export const gatewayEnvSchema = z.object({
   ...envModels.redis.shape,
   /** Signs the client address forwarded to the subgraphs; the same value as users' and products'. */
   GATEWAY_SECRET: gatewaySecretSetting,
+  /**
+   * The proxies in front of the gateway (addresses and CIDR ranges, comma-separated; none by default). Only a
+   * request whose TCP peer is one of them has its client taken from X-Forwarded-For (the right-most entry that
+   * is not a trusted proxy); from anyone else X-Forwarded-For is ignored and the peer is the client.
+   */
+  TRUSTED_PROXIES: trustedProxiesSetting,
   /** Operations one client (a user, else an address) may send per window; 0 turns the limit off. */
   CLIENT_RATE_LIMIT: z.coerce.number().int().min(0).default(600),
   CLIENT_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(60),

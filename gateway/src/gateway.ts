@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { BlockList } from 'node:net';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   applyKitScalars,
+  clientAddressOf,
   createApp,
   currentRequestId,
   defaultQueryLimits,
@@ -14,7 +16,6 @@ import {
   mountErrorHandlers,
   mountGraphQL,
   mountHealthRoutes,
-  normaliseAddress,
   type QueryLimits,
   queryLimitsPlugin,
   requestGuardsPlugin,
@@ -43,6 +44,8 @@ export interface GatewayOptions {
   logger: Logger;
   /** GATEWAY_SECRET: signs the client address sent to the subgraphs (users' rate limits, products' entities). */
   gatewaySecret?: string | undefined;
+  /** TRUSTED_PROXIES: only from these peers is the client read from X-Forwarded-For (none when left out). */
+  trustedProxies?: BlockList | undefined;
   /** The general per-client limit (Redis); none when left out. */
   clientRateLimit?: ClientRateLimit | undefined;
   /** Subgraph URLs that differ from those composed into the supergraph. */
@@ -133,7 +136,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     return {
       authorization,
       requestId: currentRequestId(),
-      clientAddress: normaliseAddress(req.socket.remoteAddress ?? 'unknown'),
+      clientAddress: clientAddressOf(
+        req.socket.remoteAddress,
+        req.headers['x-forwarded-for'],
+        options.trustedProxies,
+      ),
     };
   };
   // JSON POSTs to /graphql skip express once Apollo has started (graphqlFastPath); everything else is the app's.

@@ -41,6 +41,7 @@ const gateway = await startGateway({
     audience: config.JWT_AUDIENCE,
   }),
   gatewaySecret: config.GATEWAY_SECRET || undefined,
+  trustedProxies: config.TRUSTED_PROXIES,
   clientRateLimit: redis && {
     redis,
     limit: config.CLIENT_RATE_LIMIT,

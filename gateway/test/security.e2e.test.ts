@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { parseTrustedProxies } from '@shop/kit';
 import {
   createTestRedis,
   postGraphQL,
@@ -219,5 +220,74 @@ describe('the per-client limit of the gateway (Redis, across instances)', () => 
       token,
     );
     expect(signedIn.errors).toBeUndefined();
+  });
+});
+
+describe('the client address behind a proxy (TRUSTED_PROXIES, X-Forwarded-For)', () => {
+  let supergraph: TestSupergraph;
+  let untrusting: RunningGateway;
+
+  beforeAll(async () => {
+    // Our test client connects from loopback: to the supergraph's gateway loopback is a trusted proxy.
+    supergraph = await startTestSupergraph({
+      only: ['users'],
+      gateway: { trustedProxies: parseTrustedProxies('127.0.0.1, ::1') },
+    });
+    const users = supergraph.subgraphs.users;
+    if (!users) throw new Error('users is not running');
+    const { supergraphSdl } = await composeSupergraph({ users: users.url });
+    // The same subgraph behind a gateway that trusts no proxy (the default).
+    untrusting = await startGateway({
+      supergraphSdl,
+      port: 0,
+      host: '127.0.0.1',
+      tokenVerifier: supergraph.keys.verifier,
+      logger: testLogger('gateway-untrusting'),
+      gatewaySecret: users.env.GATEWAY_SECRET,
+    });
+  });
+
+  afterAll(async () => {
+    await untrusting?.stop();
+    await supergraph?.stop();
+  });
+
+  /** One failed sign-in through `gatewayUrl`, sent with that X-Forwarded-For header. */
+  const failLogin = async (gatewayUrl: string, forwardedFor: string) => {
+    const response = await fetch(gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+      body: JSON.stringify({
+        query: LOGIN,
+        variables: { email: `xff-${randomUUID()}@example.com`, password: 'not the password' },
+      }),
+    });
+    expect(codes((await response.json()) as Parameters<typeof codes>[0])).toEqual(['UNAUTHENTICATED']);
+  };
+  /** The failed sign-ins users counted for each address (its per-address limit, fed by the signed header). */
+  const countedFor = async (...addresses: string[]) => {
+    const redis = supergraph.subgraphs.users?.redis?.redis;
+    if (!redis) throw new Error('users has no Redis');
+    const counts = await Promise.all(addresses.map((a) => redis.get(`rate:login-address:${a}`)));
+    return Object.fromEntries(addresses.map((address, n) => [address, Number(counts[n] ?? 0)]));
+  };
+
+  it('from a trusted proxy takes the right-most untrusted X-Forwarded-For entry; from anyone else ignores it', async () => {
+    const proxy = '127.0.0.1';
+    const { [proxy]: before } = await countedFor(proxy);
+    // Through a trusted proxy: the entries the client wrote itself (left) are not believed.
+    await failLogin(supergraph.gateway.url, '198.51.100.7, 203.0.113.50');
+    await failLogin(supergraph.gateway.url, '203.0.113.60, 127.0.0.1');
+    // An entry that is no address: the last proxy reached is the client.
+    await failLogin(supergraph.gateway.url, '<script>, 10.0.0.1:99');
+    // Straight to a gateway that trusts no proxy: spoofed X-Forwarded-For is ignored.
+    await failLogin(untrusting.url, '203.0.113.70');
+    expect(await countedFor('203.0.113.50', '198.51.100.7', '203.0.113.60', '203.0.113.70', proxy)).toEqual({
+      '203.0.113.50': 1,
+      '198.51.100.7': 0,
+      '203.0.113.60': 1,
+      '203.0.113.70': 0,
+      [proxy]: (before ?? 0) + 2,
+    });
   });
 });

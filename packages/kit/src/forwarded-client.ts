@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -65,4 +66,74 @@ export function readForwardedClient(
 /** `::ffff:127.0.0.1` and `127.0.0.1` are one client. */
 export function normaliseAddress(address: string): string {
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+}
+
+/**
+ * TRUSTED_PROXIES (the gateway): the addresses and CIDR ranges of the proxies in front of it, comma-separated
+ * (`10.0.0.0/8, 192.168.1.10, fd00::/8`). Empty (the default) trusts none: X-Forwarded-For is never read.
+ */
+export const trustedProxiesSetting = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    try {
+      return parseTrustedProxies(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/** The proxies a server believes, from a TRUSTED_PROXIES list; throws naming an entry that is no address or range. */
+export function parseTrustedProxies(list: string): BlockList {
+  const trusted = new BlockList();
+  for (const entry of list
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const [address = '', prefixText, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const prefix = prefixText === undefined ? undefined : Number(prefixText);
+    const maxPrefix = family === 6 ? 128 : 32;
+    if (
+      family === 0 ||
+      rest.length > 0 ||
+      (prefix !== undefined && (!/^\d+$/.test(prefixText ?? '') || prefix > maxPrefix))
+    ) {
+      throw new Error(`"${entry}" is not an IP address or CIDR range`);
+    }
+    const type = family === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) trusted.addAddress(address, type);
+    else trusted.addSubnet(address, prefix, type);
+  }
+  return trusted;
+}
+
+function isTrusted(trusted: BlockList, address: string): boolean {
+  const family = isIP(address);
+  return family !== 0 && trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * The client's address as the gateway takes it: the TCP peer, unless that peer is a trusted proxy; then
+ * X-Forwarded-For is read from the right (each proxy appends the address it was called from), skipping
+ * trusted proxies, and the first address that is not one is the client. Entries left of it were written by
+ * the client itself and are never believed. An entry that is not an IP address ends the walk at the last
+ * proxy reached; so does an X-Forwarded-For made of trusted proxies only.
+ */
+export function clientAddressOf(
+  socketAddress: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trusted: BlockList | undefined,
+): string {
+  let address = normaliseAddress(socketAddress ?? 'unknown');
+  if (!trusted || forwardedFor === undefined || !isTrusted(trusted, address)) return address;
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',');
+  for (let index = hops.length - 1; index >= 0; index--) {
+    const hop = normaliseAddress(hops[index]?.trim() ?? '');
+    if (isIP(hop) === 0) break;
+    address = hop;
+    if (!isTrusted(trusted, hop)) break;
+  }
+  return address;
 }

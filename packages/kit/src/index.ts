@@ -57,11 +57,14 @@ export {
 } from './errors';
 export {
   type ClientInfo,
+  clientAddressOf,
   FORWARDED_CLIENT_HEADER,
   gatewaySecretSetting,
   normaliseAddress,
+  parseTrustedProxies,
   readForwardedClient,
   signForwardedClient,
+  trustedProxiesSetting,
 } from './forwarded-client';
 export { type HealthState, mountHealthRoutes, type ReadinessCheck } from './health';
 export {
