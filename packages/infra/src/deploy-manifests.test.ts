@@ -133,6 +133,30 @@ describe('deploy/k8s, rendered offline', () => {
     expect([...referenced].sort()).toEqual([...secretKeys].sort());
   });
 
+  it('the image holds what the pods run: entry files, migrations and the supergraph, none left out by .dockerignore', () => {
+    const dockerfile = readFileSync(join(projectRoot, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('ENTRYPOINT ["node", "--import", "tsx"]');
+    const ignored = readFileSync(join(projectRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    const isIgnored = (path: string) =>
+      ignored.some((pattern) =>
+        pattern.startsWith('**/')
+          ? `/${path}/`.includes(`/${pattern.slice(3)}/`)
+          : `${path}/`.startsWith(`${pattern}/`),
+      );
+    const needed = [
+      'schema/supergraph.graphql',
+      ...expected.flatMap((service) => [service.entry, ...(service.migrations ?? [])]),
+    ];
+    for (const path of needed) {
+      expect(existsSync(join(projectRoot, path)), path).toBe(true);
+      expect(isIgnored(path), path).toBe(false);
+    }
+    expect(isIgnored('subgraphs/users/node_modules/x')).toBe(true);
+  });
+
   it('fails a Deployment with a string replica count and no selector (kubernetes-models)', () => {
     const broken = structuredClone(byName(rendered.local, 'Deployment', 'users'));
     (broken.spec as Record<string, unknown>).replicas = '2';
