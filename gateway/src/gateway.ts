@@ -161,7 +161,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // @authenticated / @requiresScopes of the supergraph, and the per-client limit, before any planning.
       authorizationPlugin({ gateway, tokenVerifier }),
       ...(options.clientRateLimit
-        ? [clientRateLimitPlugin({ ...options.clientRateLimit, tokenVerifier })]
+        ? [clientRateLimitPlugin({ ...options.clientRateLimit, tokenVerifier, logger })]
         : []),
       {
         async serverWillStart() {

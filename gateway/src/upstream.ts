@@ -31,6 +31,7 @@ export const forwardedCodes: ReadonlySet<string> = new Set([
   'NOT_FOUND',
   'CONFLICT',
   'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
   'REQUEST_TIMEOUT',
   'QUERY_TOO_LARGE',
   'QUERY_TOO_COMPLEX',

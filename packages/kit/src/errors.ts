@@ -28,6 +28,8 @@ import { GraphQLError } from 'graphql';
  * | CONFLICT                     | 409    | the change conflicts with existing data (a taken email or SKU)                |
  * | RATE_LIMITED                 | 429    | too many attempts (sign-in failures, registrations, requests of one client):  |
  * |                              |        | `extensions.retryAfterSeconds` says when to retry (rate-limit.ts)             |
+ * | SERVICE_UNAVAILABLE          | 503    | sign-in, registration, refresh and changePassword while the rate limiter's    |
+ * |                              |        | Redis does not answer: refused (fail closed) rather than unthrottled; retry   |
  * | REQUEST_TIMEOUT              | (200)  | a field still unresolved at the subgraph's request deadline (partial data)    |
  * | INTERNAL_SERVER_ERROR        | 500    | our failure: masked as "Internal server error", the details are in the log    |
  *
@@ -79,6 +81,7 @@ export const clientErrorCodes: ReadonlySet<string> = new Set<ClientErrorCode>([
   'NOT_FOUND',
   'CONFLICT',
   'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
 ]);
 
 /** The codes services throw (AppError). */
@@ -88,7 +91,8 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'SERVICE_UNAVAILABLE';
 
 const httpStatus: Record<ErrorCode, number> = {
   BAD_USER_INPUT: 400,
@@ -97,6 +101,7 @@ const httpStatus: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   RATE_LIMITED: 429,
+  SERVICE_UNAVAILABLE: 503,
 };
 
 /**

@@ -102,6 +102,7 @@ export {
   assertAllowed,
   type RateLimitDecision,
   RateLimiter,
+  RateLimiterUnavailable,
   type RateLimitRule,
   type RedisEval,
   rateLimited,

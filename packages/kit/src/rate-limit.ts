@@ -38,23 +38,58 @@ if count > 0 then redis.call('DECR', KEYS[1]) end
 return count`;
 
 /**
+ * The limiter's Redis did not answer (down, unreachable, or slower than the limiter waits): the guarded work is
+ * refused with SERVICE_UNAVAILABLE (503), never let through uncounted. Brute force must not get easier because
+ * Redis is away.
+ */
+export class RateLimiterUnavailable extends AppError {
+  constructor(
+    message = 'This is unavailable for a moment (its protection against abuse cannot be checked); try again shortly',
+  ) {
+    super('SERVICE_UNAVAILABLE', message);
+    this.name = 'RateLimiterUnavailable';
+  }
+}
+
+/** How long the limiter waits for Redis before it refuses the guarded work (RateLimiterUnavailable). */
+export const RATE_LIMITER_TIMEOUT_MS = 2_000;
+
+/**
  * Fixed-window counters in Redis, shared by every instance of a service. A hit is counted before the work it
  * guards (so a burst cannot slip past while the first attempts are still running); work that should not count
- * (a successful sign-in) is refunded or reset afterwards.
+ * (a successful sign-in) is refunded or reset afterwards. It fails closed: when Redis does not answer within
+ * `timeoutMs`, every call throws RateLimiterUnavailable.
  */
 export class RateLimiter {
-  constructor(private readonly redis: RedisEval) {}
+  constructor(
+    private readonly redis: RedisEval,
+    private readonly timeoutMs = RATE_LIMITER_TIMEOUT_MS,
+  ) {}
 
   private key(rule: RateLimitRule, subject: string): string {
     return `rate:${rule.name}:${subject}`;
   }
 
+  /** One Redis command, bounded in time; any failure of the store becomes RateLimiterUnavailable. */
+  private async ask<T>(command: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('rate limiter store timed out')), this.timeoutMs);
+    });
+    try {
+      return await Promise.race([command(), timeout]);
+    } catch {
+      throw new RateLimiterUnavailable();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Counts one hit for `subject`; `allowed` is false once the rule's limit is exceeded in this window. */
   async hit(rule: RateLimitRule, subject: string): Promise<RateLimitDecision> {
-    const answer = (await this.redis.eval(HIT, 1, this.key(rule, subject), rule.windowSeconds * 1000)) as [
-      number,
-      number,
-    ];
+    const answer = (await this.ask(() =>
+      this.redis.eval(HIT, 1, this.key(rule, subject), rule.windowSeconds * 1000),
+    )) as [number, number];
     const [count, ttlMs] = answer;
     return {
       allowed: count <= rule.limit,
@@ -76,12 +111,12 @@ export class RateLimiter {
 
   /** Takes back one hit (the guarded work turned out not to count). */
   async refund(rule: RateLimitRule, subject: string): Promise<void> {
-    await this.redis.eval(REFUND, 1, this.key(rule, subject));
+    await this.ask(() => this.redis.eval(REFUND, 1, this.key(rule, subject)));
   }
 
   /** Forgets every hit of `subject` (a successful sign-in clears the account's failures). */
   async reset(rule: RateLimitRule, subject: string): Promise<void> {
-    await this.redis.del(this.key(rule, subject));
+    await this.ask(() => this.redis.del(this.key(rule, subject)));
   }
 }
 

@@ -34,6 +34,7 @@ const statusOf: Record<AppError['code'], number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   RATE_LIMITED: 429,
+  SERVICE_UNAVAILABLE: 503,
 };
 
 /** `{ error: { code, message } }`: what every route answers on failure, never an HTML page or a stack. */
