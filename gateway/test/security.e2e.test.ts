@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseTrustedProxies } from '@shop/kit';
+import { createRedisClient } from '@shop/runtime';
 import {
   createTestRedis,
+  freePort,
+  type OwnRedis,
   postGraphQL,
   registerUser,
+  startOwnRedis,
   subscribeOverWs,
   type TestRedis,
   testLogger,
@@ -223,18 +230,33 @@ describe('the per-client limit of the gateway (Redis, across instances)', () => 
   });
 });
 
-describe('the client address behind a proxy (TRUSTED_PROXIES, X-Forwarded-For)', () => {
+describe('behind a proxy (TRUSTED_PROXIES, X-Forwarded-For) and while Redis is down', () => {
+  let dir: string;
+  /** A private redis-server for users' sign-in limits and the gateway's per-client limit, stopped in a test. */
+  let redis: OwnRedis;
+  let gatewayRedis: ReturnType<typeof createRedisClient>;
+  let usersRedis: ReturnType<typeof createRedisClient>;
   let supergraph: TestSupergraph;
   let untrusting: RunningGateway;
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'shop-gateway-redis-'));
+    redis = await startOwnRedis(dir, await freePort());
+    gatewayRedis = createRedisClient(redis.url, 'gateway:', testLogger('gateway-redis'));
+    await gatewayRedis.connect();
     // Our test client connects from loopback: to the supergraph's gateway loopback is a trusted proxy.
     supergraph = await startTestSupergraph({
       only: ['users'],
-      gateway: { trustedProxies: parseTrustedProxies('127.0.0.1, ::1') },
+      env: { REDIS_URL: redis.url },
+      gateway: {
+        trustedProxies: parseTrustedProxies('127.0.0.1, ::1'),
+        clientRateLimit: { redis: gatewayRedis, limit: 1000, windowSeconds: 60 },
+      },
     });
     const users = supergraph.subgraphs.users;
     if (!users) throw new Error('users is not running');
+    usersRedis = createRedisClient(redis.url, users.env.REDIS_KEY_PREFIX ?? '', testLogger('users-redis'));
+    await usersRedis.connect();
     const { supergraphSdl } = await composeSupergraph({ users: users.url });
     // The same subgraph behind a gateway that trusts no proxy (the default).
     untrusting = await startGateway({
@@ -250,6 +272,10 @@ describe('the client address behind a proxy (TRUSTED_PROXIES, X-Forwarded-For)',
   afterAll(async () => {
     await untrusting?.stop();
     await supergraph?.stop();
+    gatewayRedis?.disconnect();
+    usersRedis?.disconnect();
+    await redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** One failed sign-in through `gatewayUrl`, sent with that X-Forwarded-For header. */
@@ -266,9 +292,7 @@ describe('the client address behind a proxy (TRUSTED_PROXIES, X-Forwarded-For)',
   };
   /** The failed sign-ins users counted for each address (its per-address limit, fed by the signed header). */
   const countedFor = async (...addresses: string[]) => {
-    const redis = supergraph.subgraphs.users?.redis?.redis;
-    if (!redis) throw new Error('users has no Redis');
-    const counts = await Promise.all(addresses.map((a) => redis.get(`rate:login-address:${a}`)));
+    const counts = await Promise.all(addresses.map((a) => usersRedis.get(`rate:login-address:${a}`)));
     return Object.fromEntries(addresses.map((address, n) => [address, Number(counts[n] ?? 0)]));
   };
 
@@ -289,5 +313,37 @@ describe('the client address behind a proxy (TRUSTED_PROXIES, X-Forwarded-For)',
       '203.0.113.70': 0,
       [proxy]: (before ?? 0) + 2,
     });
+    // The gateway's own per-client counters went by the same addresses.
+    expect(Number(await gatewayRedis.get('rate:gateway-client:address:203.0.113.50'))).toBe(1);
+    expect(await gatewayRedis.get('rate:gateway-client:address:198.51.100.7')).toBeNull();
+  });
+
+  it('refuses login with SERVICE_UNAVAILABLE through the gateway while Redis is down, and serves everything else', async () => {
+    const account = await registerUser(supergraph.gateway.url);
+    await redis.stop();
+    const login = await postGraphQL(supergraph.gateway.url, LOGIN, {
+      email: account.user.email,
+      password: account.password,
+    });
+    expect({ codes: codes(login), data: login.data ?? null }).toEqual({
+      codes: ['SERVICE_UNAVAILABLE'],
+      data: null,
+    });
+    expect(JSON.stringify(login)).not.toMatch(/redis|ECONNREFUSED|127\.0\.0\.1/i);
+    // Not guarded by a limiter, and the gateway's own limit does not count while its Redis is away.
+    const me = await postGraphQL(supergraph.gateway.url, '{ me { id } }', {}, account.accessToken);
+    expect(me).toEqual({ status: 200, data: { me: { id: account.user.id } } });
+    await redis.start();
+    await waitFor(
+      'sign-in to work again',
+      async () =>
+        (
+          await postGraphQL(supergraph.gateway.url, LOGIN, {
+            email: account.user.email,
+            password: account.password,
+          })
+        ).errors === undefined,
+      { timeoutMs: 15_000, intervalMs: 250 },
+    );
   });
 });
