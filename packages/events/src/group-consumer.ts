@@ -10,6 +10,11 @@ export interface GroupConsumerOptions {
   /** Where partitions without a committed offset start: the oldest message, or the end (see below). */
   fromBeginning: boolean;
   sessionTimeoutMs?: number | undefined;
+  /**
+   * Partitions handled at the same time (kafkajs `partitionsConsumedConcurrently`, default 1). Messages of one
+   * partition are still handled one after another, in order; only different partitions overlap.
+   */
+  partitionsConsumedConcurrently?: number | undefined;
   logger: Logger;
   eachMessage: (payload: EachMessagePayload) => Promise<void>;
 }
@@ -82,7 +87,10 @@ export class GroupConsumer {
     });
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: this.options.fromBeginning });
-    await consumer.run({ eachMessage: this.options.eachMessage });
+    await consumer.run({
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachMessage: this.options.eachMessage,
+    });
     await joined;
     await pinned;
     logger.info({ topics, groupId }, 'consumer joined its group');
