@@ -3,6 +3,7 @@ import { badUserInput } from './errors';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 export interface PageArgs {
   first?: number | null | undefined;
@@ -27,6 +28,11 @@ export function readPage<C>(args: PageArgs, cursorShape: z.ZodType<C>): Page<C> 
     throw badUserInput(`first must be between 1 and ${MAX_PAGE_SIZE}`, { argument: 'first' });
   }
   if (args.after === undefined || args.after === null) return { take: first, after: undefined };
+  // Node's base64url decoder skips characters outside the alphabet: without this a cursor with an RTL override
+  // or a zero-width space in it would pass for the cursor it was made from.
+  if (!BASE64URL.test(args.after)) {
+    throw badUserInput('after is not a cursor this list gave out', { argument: 'after' });
+  }
   try {
     return {
       take: first,

@@ -9,8 +9,9 @@ export const leakPatterns: readonly RegExp[] = [
   /node_modules/,
   /file:\/\//,
   /https?:\/\//,
-  // " at " as in a stack frame; graphql-js writes `at "input.price"` for the path of a refused value.
-  / at (?!\\?")/,
+  // " at " as in a stack frame; graphql-js writes `at "input.price"` for the path of a refused value, and our
+  // validation messages say "must be at most 200 characters".
+  / at (?!\\?"|most |least )/,
   /Error:/,
   /stack/i,
   // SQL and Prisma, not the English word (graphql-js says "must not select an introspection field").

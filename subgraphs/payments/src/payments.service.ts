@@ -64,6 +64,8 @@ const refundSchema = z.object({
     .string()
     .regex(/^\d+(\.\d{1,2})?$/, 'must be a positive amount with at most 2 decimals, such as "5.00"')
     .refine((text) => /[1-9]/.test(text), 'must be greater than 0')
+    // Decimal(12,2) holds 10 digits before the point; a longer amount overflowed toMinorUnits (a 500).
+    .refine((text) => /^\d{1,10}(\.|$)/.test(text), 'must be less than 10000000000')
     .nullish(),
   reason: z.string().trim().max(500, 'must be at most 500 characters').nullish(),
   restock: z.boolean().nullish(),
