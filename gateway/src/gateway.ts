@@ -18,6 +18,7 @@ import {
   mountHealthRoutes,
   type QueryLimits,
   queryLimitsPlugin,
+  graphqlSpanPlugin,
   requestGuardsPlugin,
   type TokenVerifier,
 } from '@shop/kit';
@@ -155,6 +156,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     formatError: (formatted, error) => formatError(logger, formatted, error),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      graphqlSpanPlugin(),
       requestGuardsPlugin(),
       depthLimitPlugin(options.maxQueryDepth ?? 12, options.maxIntrospectionDepth ?? 20),
       queryLimitsPlugin(options.queryLimits ?? defaultQueryLimits),
@@ -191,8 +193,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   mountHealthRoutes(app, {}, health);
   const maxQueryBytes = (options.queryLimits ?? defaultQueryLimits).maxBytes;
-  mountGraphQL(app, server, { corsOrigins: options.corsOrigins, maxQueryBytes, logger, context });
-  handle = graphqlFastPath({ apollo: server, context, logger, maxQueryBytes, fallback: app });
+  // Each request in a span named 'gateway' (tracing on), whichever path serves it.
+  const service = 'gateway';
+  mountGraphQL(app, server, { corsOrigins: options.corsOrigins, maxQueryBytes, logger, context, service });
+  handle = graphqlFastPath({ apollo: server, context, logger, maxQueryBytes, fallback: app, service });
   mountErrorHandlers(app, logger);
   const url = await listen(httpServer, options.port, options.host);
   logger.info({ url }, 'gateway ready');

@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createLogger, loadConfigOrExit, queryLimitsOf, Shutdown, TokenVerifier } from '@shop/kit';
+import {
+  createLogger,
+  loadConfigOrExit,
+  queryLimitsOf,
+  Shutdown,
+  startTracing,
+  TokenVerifier,
+} from '@shop/kit';
 import { createRedisClient } from '@shop/runtime';
 import { gatewayEnvSchema } from './config';
 import { startGateway } from './gateway';
@@ -8,6 +15,9 @@ const config = loadConfigOrExit(gatewayEnvSchema);
 const logger = createLogger('gateway', config.LOG_LEVEL);
 const shutdown = new Shutdown(logger, config.SHUTDOWN_TIMEOUT_MS);
 shutdown.installSignalHandlers();
+// OTEL_* settings (off without an endpoint); registered first, so it runs last and flushes every span.
+const tracing = startTracing('gateway');
+shutdown.register('tracing', tracing.shutdown);
 
 // The per-client limit's counters live in Redis, so the limit holds across gateway instances.
 const redis =

@@ -2,9 +2,13 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import {
   currentRequestId,
   FORWARDED_CLIENT_HEADER,
+  injectTraceHeaders,
+  inSpan,
   type Logger,
   REQUEST_ID_HEADER,
+  SpanKind,
   signForwardedClient,
+  spanAttributes,
 } from '@shop/kit';
 import { GraphQLError } from 'graphql';
 import { Pool, errors as undiciErrors } from 'undici';
@@ -105,9 +109,17 @@ export class UpstreamDataSource implements GraphQLDataSource<GatewayContext> {
     });
   }
 
-  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResponse> {
+  /** One subgraph fetch, in a CLIENT span of its own whose context the subgraph continues (`traceparent`). */
+  process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResponse> {
+    const { subgraph } = this.options;
+    const operationName = options.request.operationName ?? 'anonymous';
+    const attributes = { [spanAttributes.subgraph]: subgraph, 'graphql.operation.name': operationName };
+    return inSpan(`fetch ${subgraph}`, { kind: SpanKind.CLIENT, attributes }, () => this.fetch(options));
+  }
+
+  private async fetch(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphResponse> {
     const { request, context } = options;
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const headers = injectTraceHeaders<Record<string, string>>({ 'content-type': 'application/json' });
     const gatewayContext = context as Partial<GatewayContext>;
     if (gatewayContext.authorization) headers.authorization = gatewayContext.authorization;
     const requestId = gatewayContext.requestId ?? currentRequestId();

@@ -1,4 +1,12 @@
-import type { Logger } from '@shop/kit';
+import {
+  contextFromCarrier,
+  failSpan,
+  inSpan,
+  type Logger,
+  SpanKind,
+  spanAttributes,
+  withLogFields,
+} from '@shop/kit';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { deadLetterTopic, type EventType } from './catalogue';
 import { type EventEnvelope, PoisonMessageError, parseEnvelope } from './envelope';
@@ -159,24 +167,48 @@ export class EventConsumer {
       | ((event: EventEnvelope, meta: MessageMeta) => Promise<void>)
       | undefined;
     if (!handler) return;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await handler(event, meta);
-        return;
-      } catch (error) {
-        if (error instanceof PoisonMessageError || attempt >= this.retry.attempts) {
-          await this.deadLetter(meta, message, error, attempt);
-          return;
-        }
-        const delay = backoffDelay(attempt, this.retry);
-        this.logger.warn(
-          { err: error, eventId: event.id, type: event.type, attempt, delay },
-          'handler failed, retrying',
-        );
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        await heartbeat();
-      }
-    }
+    // One CONSUMER span per message, a child of the relay's PRODUCER span (the message's traceparent); every
+    // log line written while it is handled carries the event's correlationId and id.
+    const fields = { correlationId: event.correlationId, eventId: event.id };
+    await withLogFields(fields, () =>
+      inSpan(
+        `process ${event.type}`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: contextFromCarrier(message.headers),
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': event.type,
+            'messaging.consumer.group.name': this.options.groupId,
+            'messaging.message.id': event.id,
+            [spanAttributes.eventType]: event.type,
+            [spanAttributes.correlationId]: event.correlationId,
+          },
+        },
+        async (span) => {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await handler(event, meta);
+              return;
+            } catch (error) {
+              if (error instanceof PoisonMessageError || attempt >= this.retry.attempts) {
+                failSpan(span, error);
+                await this.deadLetter(meta, message, error, attempt);
+                return;
+              }
+              const delay = backoffDelay(attempt, this.retry);
+              this.logger.warn(
+                { err: error, eventId: event.id, type: event.type, attempt, delay },
+                'handler failed, retrying',
+              );
+              await new Promise((resolve) => setTimeout(resolve, delay));
+              await heartbeat();
+            }
+          }
+        },
+      ),
+    );
   }
 
   private async deadLetter(

@@ -1,3 +1,4 @@
+import { traceCarrier } from '@shop/kit';
 import type { EventData, EventType } from './catalogue';
 import { type AnyEventEnvelope, createEvent, eventKey } from './envelope';
 import type { RawSqlExecutor, TransactionRunner } from './sql';
@@ -11,10 +12,14 @@ import type { RawSqlExecutor, TransactionRunner } from './sql';
  * aggregate cannot insert its event until the first has committed, so their events leave in commit order.
  */
 export async function enqueueEvents(tx: RawSqlExecutor, events: readonly AnyEventEnvelope[]): Promise<void> {
+  // The writer's trace context (its request's span), so the relay's message continues the same trace.
+  const carrier = traceCarrier();
+  const traceContext = carrier === undefined ? null : JSON.stringify(carrier);
   for (const event of events) {
     await tx.$executeRaw`
-      INSERT INTO outbox_events (id, topic, key, envelope)
-      VALUES (${event.id}::uuid, ${event.type}, ${eventKey(event)}, ${JSON.stringify(event)}::jsonb)`;
+      INSERT INTO outbox_events (id, topic, key, envelope, trace_context)
+      VALUES (${event.id}::uuid, ${event.type}, ${eventKey(event)}, ${JSON.stringify(event)}::jsonb,
+              ${traceContext}::jsonb)`;
   }
 }
 

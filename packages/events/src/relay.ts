@@ -1,4 +1,14 @@
-import { type Logger, PeriodicJob } from '@shop/kit';
+import {
+  contextFromCarrier,
+  failSpan,
+  type Logger,
+  PeriodicJob,
+  type Span,
+  SpanKind,
+  spanAttributes,
+  spanCarrier,
+  startSpan,
+} from '@shop/kit';
 import pg from 'pg';
 import type { KafkaConnection } from './kafka';
 import { type PgAdvisoryLock, pgAdvisoryLock } from './pg-lock';
@@ -37,6 +47,23 @@ interface OutboxRow {
   topic: string;
   key: string;
   envelope: unknown;
+  /** The writer's trace context (W3C), or null. */
+  trace_context: unknown;
+}
+
+/** A PRODUCER span for one row, a child of the request that wrote it; its context travels in the message. */
+function publishSpan(row: OutboxRow): Span {
+  return startSpan(`publish ${row.topic}`, {
+    kind: SpanKind.PRODUCER,
+    parent: contextFromCarrier(row.trace_context),
+    attributes: {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': row.topic,
+      'messaging.message.id': row.id,
+      [spanAttributes.eventType]: row.topic,
+    },
+  });
 }
 
 /**
@@ -102,7 +129,7 @@ export class OutboxRelay {
     try {
       await this.relayLock(async (client) => {
         const { rows } = await client.query<OutboxRow>(
-          `SELECT id, topic, key, envelope FROM outbox_events
+          `SELECT id, topic, key, envelope, trace_context FROM outbox_events
            WHERE published_at IS NULL ORDER BY sequence LIMIT $1 FOR UPDATE`,
           [this.batchSize],
         );
@@ -133,17 +160,28 @@ export class OutboxRelay {
     // sendBatch keeps the rows' order within each topic-partition.
     const byTopic = new Map<string, OutboxRow[]>();
     for (const row of rows) byTopic.set(row.topic, [...(byTopic.get(row.topic) ?? []), row]);
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, topicRows]) => ({
-        topic: connection.topic(topic),
-        messages: topicRows.map((row) => ({
-          key: row.key,
-          value: JSON.stringify(row.envelope),
-          headers: { 'event-id': row.id, 'event-type': topic },
+    const spans = new Map(rows.map((row) => [row, publishSpan(row)]));
+    try {
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, topicRows]) => ({
+          topic: connection.topic(topic),
+          messages: topicRows.map((row) => {
+            const span = spans.get(row);
+            return {
+              key: row.key,
+              value: JSON.stringify(row.envelope),
+              headers: { 'event-id': row.id, 'event-type': topic, ...(span && spanCarrier(span)) },
+            };
+          }),
         })),
-      })),
-    });
+      });
+    } catch (error) {
+      for (const span of spans.values()) failSpan(span, error);
+      throw error;
+    } finally {
+      for (const span of spans.values()) span.end();
+    }
   }
 
   private async recordFailure(rows: OutboxRow[], error: unknown): Promise<void> {

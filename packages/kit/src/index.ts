@@ -82,7 +82,7 @@ export {
   requestScope,
 } from './http';
 export { createByIdLoader, normaliseId } from './loaders';
-export { createLogger, type Logger } from './logging';
+export { createLogger, type LogFields, type Logger, withLogFields } from './logging';
 export {
   type Connection,
   createdAtCursor,
@@ -121,6 +121,30 @@ export {
   startSubgraphServer,
 } from './server';
 export { Shutdown } from './shutdown';
+export {
+  activeTraceIds,
+  contextFromCarrier,
+  failSpan,
+  graphqlSpanPlugin,
+  injectTraceHeaders,
+  inSpan,
+  type ReadableSpan,
+  type RecordedTraces,
+  recordTraces,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  serveInSpan,
+  spanAttributes,
+  spanCarrier,
+  startSpan,
+  startTracing,
+  type TraceCarrier,
+  type Tracing,
+  type TracingSettings,
+  traceCarrier,
+  tracingSettings,
+} from './tracing';
 export { parseInput } from './validation';
 export {
   CloseCode,

@@ -50,6 +50,7 @@ import {
 } from './http';
 import type { Logger } from './logging';
 import { nulRefusal, requestGuardsPlugin } from './request-guards';
+import { graphqlSpanPlugin, serveInSpan } from './tracing';
 
 /** What every resolver receives; a subgraph adds its own loaders and services through `createContext`. */
 export interface RequestContext extends BaseContext {
@@ -206,9 +207,14 @@ export function mountGraphQL<TContext extends BaseContext>(
     logger: Logger;
     /** A longer query text is refused (QUERY_TOO_LARGE, 400) before Apollo parses and validates it. */
     maxQueryBytes?: number | undefined;
+    /** The service serving it: each request runs in a span of its own (serveInSpan; a no-op with tracing off). */
+    service?: string | undefined;
   },
 ): void {
-  const { maxQueryBytes } = options;
+  const { maxQueryBytes, service } = options;
+  // After the body is read (its stream events would lose the span), like the request id's scope.
+  const traced: RequestHandler = (req, res, next) =>
+    service === undefined ? next() : serveInSpan(service, req, res, next);
   const refuseLargeQueries: RequestHandler = (req, res, next) => {
     const query =
       req.method === 'GET' ? req.query.query : (req.body as { query?: unknown } | undefined)?.query;
@@ -223,6 +229,7 @@ export function mountGraphQL<TContext extends BaseContext>(
     corsFor(options.corsOrigins ?? ['*']),
     jsonBody(),
     requestScope,
+    traced,
     refuseLargeQueries,
     expressMiddleware(apollo, {
       context: async ({ req }) => {
@@ -377,6 +384,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     plugins: [
       // We report no traces to Apollo Studio; without this Apollo announces inline tracing on every start.
       ApolloServerPluginInlineTraceDisabled(),
+      graphqlSpanPlugin<TContext>(),
       requestGuardsPlugin(),
       // What the gateway signed was measured there, as the client sent it (GATEWAY_SECRET, forwarded-client.ts).
       queryLimitsPlugin<TContext>(queryLimits, { trusted: (context) => context.client.viaGateway }),
@@ -401,6 +409,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
     corsOrigins: options.corsOrigins,
     maxQueryBytes: queryLimits.maxBytes,
     logger,
+    service: options.name,
     context: (req) => buildContext(req.headers.authorization, clientOf(req), currentRequestId()),
   });
   mountErrorHandlers(app, logger);

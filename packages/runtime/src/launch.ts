@@ -12,6 +12,7 @@ import {
   type RunningSubgraph,
   Shutdown,
   startSubgraphServer,
+  startTracing,
   TokenVerifier,
 } from '@shop/kit';
 import pg from 'pg';
@@ -196,6 +197,8 @@ export async function launchSubgraph(
  */
 export async function runSubgraph(definition: AnySubgraph): Promise<LaunchedSubgraph> {
   let running: LaunchedSubgraph;
+  // OTEL_* settings (off without an endpoint); flushed after everything else has stopped.
+  const tracing = startTracing(definition.name);
   try {
     running = await launchSubgraph(definition);
   } catch (error) {
@@ -207,7 +210,10 @@ export async function runSubgraph(definition: AnySubgraph): Promise<LaunchedSubg
   }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
-      void running.stop().finally(() => process.exit(0));
+      void running
+        .stop()
+        .finally(() => tracing.shutdown())
+        .finally(() => process.exit(0));
     });
   }
   return running;

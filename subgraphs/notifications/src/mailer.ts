@@ -1,3 +1,11 @@
+import {
+  contextFromCarrier,
+  inSpan,
+  type NotificationMetrics,
+  SpanKind,
+  spanAttributes,
+  type TraceCarrier,
+} from '@shop/kit';
 import nodemailer, { type Transporter } from 'nodemailer';
 
 export interface MailerSettings {
@@ -22,7 +30,11 @@ export interface OutgoingEmail {
 export class Mailer {
   private readonly transport: Transporter;
 
-  constructor(private readonly settings: MailerSettings) {
+  constructor(
+    private readonly settings: MailerSettings,
+    /** Counts emails sent and failed by template. */
+    private readonly metrics?: NotificationMetrics,
+  ) {
     this.transport = nodemailer.createTransport({
       host: settings.host,
       port: settings.port,
@@ -34,9 +46,38 @@ export class Mailer {
     });
   }
 
-  /** Resolves once the server accepted the message; rejects with nodemailer's error otherwise. */
-  async send(email: OutgoingEmail): Promise<void> {
-    await this.transport.sendMail({ from: this.settings.from, ...email });
+  /**
+   * Resolves once the server accepted the message; rejects with nodemailer's error otherwise. Sent in a CLIENT
+   * span continuing `trace.context` (the event that caused it), named by its template.
+   */
+  async send(
+    email: OutgoingEmail,
+    trace: { template: string; context?: TraceCarrier | null | undefined } = { template: 'unknown' },
+  ): Promise<void> {
+    await this.counted(
+      trace.template,
+      inSpan(
+        'send email',
+        {
+          kind: SpanKind.CLIENT,
+          parent: contextFromCarrier(trace.context),
+          attributes: { [spanAttributes.emailTemplate]: trace.template },
+        },
+        async () => {
+          await this.transport.sendMail({ from: this.settings.from, ...email });
+        },
+      ),
+    );
+  }
+
+  private async counted(template: string, sending: Promise<void>): Promise<void> {
+    try {
+      await sending;
+    } catch (error) {
+      this.metrics?.emailsFailed.inc({ template });
+      throw error;
+    }
+    this.metrics?.emailsSent.inc({ template });
   }
 
   close(): void {

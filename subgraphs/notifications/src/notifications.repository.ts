@@ -6,6 +6,7 @@ import {
   type OutboxTransactionOptions,
   outboxTransaction,
 } from '@shop/events';
+import { type TraceCarrier, traceCarrier } from '@shop/kit';
 import {
   type Notification,
   type NotificationStatus,
@@ -35,6 +36,8 @@ export interface NotificationRecord {
   orderId: string | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The trace of the event handling that recorded it; the send continues it. */
+  traceContext: TraceCarrier | null;
 }
 
 export interface NewNotification {
@@ -92,6 +95,7 @@ function toRecord(row: Notification): NotificationRecord {
     orderId: row.orderId,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+    traceContext: (row.traceContext as TraceCarrier | null) ?? null,
   };
 }
 
@@ -135,10 +139,13 @@ export class NotificationsRepository {
     });
   }
 
-  /** Inserts it, or returns null when this event already produced one for this recipient. */
+  /**
+   * Inserts it, or returns null when this event already produced one for this recipient. The active trace
+   * (the consumer's span) is stored with it, so the delivery job's send joins the event's trace.
+   */
   async create(notification: NewNotification): Promise<NotificationRecord | null> {
     const rows = await this.prisma.notification.createManyAndReturn({
-      data: [notification],
+      data: [{ ...notification, traceContext: traceCarrier() ?? Prisma.DbNull }],
       skipDuplicates: true,
     });
     const row = rows[0];

@@ -331,12 +331,15 @@ export class NotificationsService {
 
   private async deliver(notification: NotificationRecord): Promise<void> {
     try {
-      await this.mailer.send({
-        to: notification.recipient,
-        subject: notification.subject,
-        html: notification.html,
-        text: notification.content,
-      });
+      await this.mailer.send(
+        {
+          to: notification.recipient,
+          subject: notification.subject,
+          html: notification.html,
+          text: notification.content,
+        },
+        { template: notification.type, context: notification.traceContext },
+      );
     } catch (error) {
       const attempt = notification.retryCount + 1;
       const message = error instanceof Error ? error.message : String(error);

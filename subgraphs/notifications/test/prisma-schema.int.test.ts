@@ -34,6 +34,7 @@ describe('schema.prisma and the migrations agree', () => {
       orderId: randomUUID(),
       createdAt: new Date('2026-02-01T10:11:10.345Z'),
       updatedAt: new Date('2026-02-01T10:11:14.345Z'),
+      traceContext: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
     };
     await db.client.notification.create({ data: written });
     const read = await db.client.notification.findUniqueOrThrow({ where: { id: written.id } });
@@ -58,6 +59,7 @@ describe('schema.prisma and the migrations agree', () => {
       errorMessage: null,
       sentAt: null,
       orderId: null,
+      traceContext: null,
     });
     // One notification per event and recipient.
     await expect(
