@@ -312,10 +312,11 @@ export const operations: Record<'Query' | 'Mutation' | 'Subscription', Record<st
       }),
     },
     logout: {
+      // Ends the caller's fixture session (its access token stays valid until it expires; nothing else uses it).
       access: 'public',
-      operation: async (f, caller) => ({
+      operation: (f, caller) => ({
         query: 'mutation($t: String!) { logout(refreshToken: $t) }',
-        variables: { t: (await f.freshSession(accountOf(f, caller))).refreshToken },
+        variables: { t: accountOf(f, caller).refreshToken },
       }),
     },
     changePassword: {

@@ -59,6 +59,7 @@ interface Cell {
   row: string;
   caller: Caller;
   outcome: string;
+  ms: number;
   /** Why this cell breaks the policy: a leak (a refused caller got something) or a wrongly refused caller. */
   leak?: string;
   wrong?: string;
@@ -398,8 +399,9 @@ describe('the authorisation matrix (every operation × anonymous, customer A, cu
     const subscriptions = calls.filter((call) => call.row.startsWith('Subscription.'));
     const others = calls.filter((call) => !call.row.startsWith('Subscription.'));
     const run = async (call: Call): Promise<Cell> => {
+      const started = Date.now();
       const { outcome, data } = await call.run();
-      const cell: Cell = { row: call.row, caller: call.caller, outcome };
+      const cell: Cell = { row: call.row, caller: call.caller, outcome, ms: Date.now() - started };
       const allowed = allows(call.policy as Policy, call.caller);
       const code = outcome.startsWith('error:') ? outcome.slice('error:'.length) : outcome;
       if (allowed) {
@@ -490,6 +492,10 @@ describe('the authorisation matrix (every operation × anonymous, customer A, cu
       `slowest subscription refusals: ${Object.entries(slowestRefusalMs)
         .map(([row, ms]) => `${row} ${ms} ms`)
         .join(', ')}`,
+    );
+    const slowest = [...cells].sort((a, b) => b.ms - a.ms).slice(0, 5);
+    console.info(
+      `slowest calls: ${slowest.map((cell) => `${cell.row} as ${cell.caller} ${cell.ms} ms`).join(', ')}`,
     );
     const leaks = cells.filter((cell) => cell.leak);
     const wrong = cells.filter((cell) => cell.wrong);
