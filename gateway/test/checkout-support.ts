@@ -123,17 +123,24 @@ export async function confirmCard(
   return response.status;
 }
 
+/** What a local Stripe event is about: a PaymentIntent (with what it received) or a refund (with its intent). */
+export interface StripeEventObject {
+  id: string;
+  payment_intent?: string;
+  amount_received?: number;
+}
+
 /** The events the local Stripe server sent (`GET /_local/events`, not Stripe's), as type and object id. */
 export async function stripeEvents(
-  supergraph: TestSupergraph,
-): Promise<{ type: string; object: { id: string; payment_intent?: string } }[]> {
+  supergraph: WithPayments,
+): Promise<{ type: string; object: StripeEventObject }[]> {
   const payments = supergraph.subgraphs.payments;
   if (!payments) throw new Error('payments is not running');
   const response = await fetch(`${payments.env.STRIPE_API_URL}/_local/events`, {
     headers: { authorization: `Bearer ${payments.env.STRIPE_SECRET_KEY}` },
   });
   const { data } = (await response.json()) as {
-    data: { type: string; data: { object: { id: string; payment_intent?: string } } }[];
+    data: { type: string; data: { object: StripeEventObject } }[];
   };
   return data.map((event) => ({ type: event.type, object: event.data.object }));
 }
@@ -169,10 +176,14 @@ export const address = {
 export const cents = (amount: string): number => Math.round(Number(amount) * 100);
 export const amount = (value: number): string => (value / 100).toFixed(2);
 
+/** Orders whose stock left the shelf: paid and not cancelled or refunded. */
+const soldStatuses = ['PAID', 'PROCESSING', 'SHIPPED', 'DELIVERED'];
+
 /**
  * The stock equation for `productIds`, checked in the databases once every order has settled: on each item
- * total = available + reserved, nothing reserved, and total = initial − what the PAID orders hold. Returns the
- * broken lines (empty when it holds).
+ * total = available + reserved, nothing reserved, and total = initial − what the sold orders hold (PAID or
+ * further along: inventory books a sale when the payment is authorised). Returns the broken lines (empty when
+ * it holds).
  */
 export async function stockEquationProblems(options: {
   ordersDb: string;
@@ -185,7 +196,9 @@ export async function stockEquationProblems(options: {
       await queryDatabase<{ product_id: string; quantity: number }>(
         options.ordersDb,
         `SELECT i.product_id::text, sum(i.quantity)::int AS quantity FROM order_items i
-         JOIN orders o ON o.id = i.order_id WHERE o.status = 'PAID' GROUP BY i.product_id`,
+         JOIN orders o ON o.id = i.order_id WHERE o.status::text = ANY($1::text[])
+         GROUP BY i.product_id`,
+        [soldStatuses],
       )
     ).map((row) => [row.product_id, row.quantity]),
   );

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { listDeadLetters, replayDeadLetters } from '@shop/events';
 import { KafkaBroker, loadSubgraphs, projectRoot } from '@shop/infra';
 import { type AnySubgraph, type LocalServices, seedSubgraph, subgraphMigrations } from '@shop/runtime';
 import { Redis } from 'ioredis';
@@ -24,6 +25,8 @@ const tsxLoader = pathToFileURL(createRequire(join(projectRoot, 'package.json'))
 export interface SubgraphProcess {
   name: string;
   url: string;
+  /** Its Prometheus `/metrics` (METRICS_PORT, a port of its own: never the contract's fixed default). */
+  metricsUrl: string;
   env: Record<string, string>;
   database: TestDatabase | undefined;
   pid: () => number | undefined;
@@ -113,6 +116,7 @@ function subgraphProcess(
   return {
     name: definition.name,
     url,
+    metricsUrl: `http://127.0.0.1:${env.METRICS_PORT}/metrics`,
     env,
     database,
     pid: () => child?.pid,
@@ -160,6 +164,11 @@ export interface SubgraphProcesses {
   kafka: TestKafka;
   broker: KafkaBroker;
   redis: OwnRedis;
+  /**
+   * What an operator does after an outage (`pnpm events:dlq replay <group>`): republishes the dead letters of
+   * `groups` (unprefixed) not replayed before. Returns how many were replayed and how many are still waiting.
+   */
+  replayDeadLetters: (groups: readonly string[]) => Promise<{ replayed: number; waiting: number }>;
   stop: () => Promise<void>;
 }
 
@@ -175,6 +184,17 @@ export async function startSubgraphProcesses(
 ): Promise<SubgraphProcesses> {
   const subgraphs: Record<string, SubgraphProcess> = {};
   const replicas: Record<string, SubgraphProcess> = {};
+  // A free port is only free until someone binds it: never hand out one twice (two freePort calls in a row
+  // can return the same port).
+  const taken = new Set<number>();
+  const ownPort = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (taken.has(port)) continue;
+      taken.add(port);
+      return port;
+    }
+  };
   const cleanups: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     // Processes first: a database cannot be dropped while they hold connections to it.
@@ -186,13 +206,13 @@ export async function startSubgraphProcesses(
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const broker = new KafkaBroker({
       dir: join(dir, 'kafka'),
-      port: await freePort(),
-      controllerPort: await freePort(),
+      port: await ownPort(),
+      controllerPort: await ownPort(),
       heapMb: 384,
     });
     await broker.start();
     cleanups.push(() => broker.stop());
-    const redis = await startOwnRedis(dir, await freePort());
+    const redis = await startOwnRedis(dir, await ownPort());
     cleanups.push(() => redis.stop());
     const keys = await createTestKeys();
     const kafka = await createTestKafka({ brokers: [broker.bootstrap] });
@@ -202,7 +222,7 @@ export async function startSubgraphProcesses(
     const earlier: Record<string, string> = {};
     for (const definition of await loadSubgraphs()) {
       const logger = testLogger(`drill-${definition.name}`);
-      const port = await freePort();
+      const port = await ownPort();
       const url = `http://127.0.0.1:${port}/graphql`;
       const uses = new Set(definition.env.uses);
       const env: Record<string, string> = {
@@ -213,6 +233,7 @@ export async function startSubgraphProcesses(
         SHUTDOWN_TIMEOUT_MS: '5000',
         HOST: '127.0.0.1',
         PORT: String(port),
+        METRICS_PORT: String(await ownPort()),
         ...earlier,
         ...options.env?.[definition.name],
       };
@@ -242,15 +263,24 @@ export async function startSubgraphProcesses(
       await started.start();
       await local?.afterLaunch?.(url);
       if (options.instances === 2) {
-        const replicaUrl = `http://127.0.0.1:${await freePort()}/graphql`;
-        const replicaEnv = { ...env, PORT: new URL(replicaUrl).port };
+        const replicaUrl = `http://127.0.0.1:${await ownPort()}/graphql`;
+        const replicaEnv = { ...env, PORT: new URL(replicaUrl).port, METRICS_PORT: String(await ownPort()) };
         const replica = subgraphProcess(definition, replicaUrl, replicaEnv, database);
         replicas[definition.name] = replica;
         await replica.start();
       }
       earlier[`${definition.name.toUpperCase()}_URL`] = url;
     }
-    return { subgraphs, replicas, keys, kafka, broker, redis, stop };
+    const replayAll = async (groups: readonly string[]) => {
+      let replayed = 0;
+      let waiting = 0;
+      for (const group of groups) {
+        replayed += (await replayDeadLetters(kafka.connection, group)).replayed;
+        waiting += (await listDeadLetters(kafka.connection, group)).filter((l) => !l.replayed).length;
+      }
+      return { replayed, waiting };
+    };
+    return { subgraphs, replicas, keys, kafka, broker, redis, replayDeadLetters: replayAll, stop };
   } catch (error) {
     await stop();
     throw error;
