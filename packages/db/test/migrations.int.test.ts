@@ -14,6 +14,7 @@ import { copyMigrations, dropDatabase, query, removeDir, scratchDatabaseUrl } fr
 
 const init = '20260101000000_init';
 const eventsOutbox = '20260101000000_shop_events_outbox';
+const eventsTraceContext = '20261126000000_outbox_trace_context';
 const initSqlPath = (migrationsDir: string) => path.join(migrationsDir, init, 'migration.sql');
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -157,12 +158,13 @@ describe('applyMigrations', () => {
     // The later migration needs the events folder's table: only the merged order makes it work.
     const result = await applyMigrations({ databaseUrl: url, migrationsDir: [own, eventsMigrationsDir] });
 
-    expect(result).toEqual({ applied: [init, eventsOutbox, later], alreadyApplied: [] });
-    expect((await migrationRows(url)).map((r) => r.migration_name)).toEqual([init, eventsOutbox, later]);
+    const all = [init, eventsOutbox, later, eventsTraceContext];
+    expect(result).toEqual({ applied: all, alreadyApplied: [] });
+    expect((await migrationRows(url)).map((r) => r.migration_name)).toEqual(all);
     expect(await tableExists(url, 'outbox_events')).toBe(true);
     expect(await applyMigrations({ databaseUrl: url, migrationsDir: [eventsMigrationsDir, own] })).toEqual({
       applied: [],
-      alreadyApplied: [init, eventsOutbox, later],
+      alreadyApplied: all,
     });
   });
 
