@@ -10,16 +10,19 @@ import {
   currentRequestId,
   defaultQueryLimits,
   formatError,
+  graphqlSpanPlugin,
   type HealthState,
   type Logger,
   listen,
+  metricsPlugin,
   mountErrorHandlers,
   mountGraphQL,
   mountHealthRoutes,
   type QueryLimits,
   queryLimitsPlugin,
-  graphqlSpanPlugin,
   requestGuardsPlugin,
+  ServiceMetrics,
+  startMetricsServer,
   type TokenVerifier,
 } from '@shop/kit';
 import { acceptSecurityFeatures, authorizationPlugin } from './authorization';
@@ -66,6 +69,8 @@ export interface GatewayOptions {
    * operations of such callers share one upstream subscription and one hydration per event.
    */
   sharedSubscriptions?: Readonly<Record<string, 'ADMIN' | 'CUSTOMER'>>;
+  /** Serve Prometheus `GET /metrics` there (METRICS_PORT; port 0: any free one); none when left out. */
+  metricsServer?: { port: number; host: string } | undefined;
 }
 
 /** Root fields shared by default: low-stock alerts are one feed for every admin. */
@@ -80,6 +85,9 @@ export interface RunningGateway {
   httpServer: Server;
   health: HealthState;
   subscriptions: SubscriptionServer;
+  metrics: ServiceMetrics;
+  /** Where Prometheus scrapes the gateway; undefined without `metricsServer`. */
+  metricsUrl: string | undefined;
   /** Loads another supergraph; open subscriptions end with SUPERGRAPH_RELOADED. */
   reloadSupergraph: (supergraphSdl: string) => void;
   stop: () => Promise<void>;
@@ -102,6 +110,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
   let update: ((supergraphSdl: string) => void) | undefined;
   const upstreams: UpstreamDataSource[] = [];
+  const metrics = new ServiceMetrics('gateway');
   const gateway = new ApolloGateway({
     // The function form keeps the `update` hook, so the supergraph can be reloaded (SIGHUP, tests).
     supergraphSdl: async (hooks) => {
@@ -115,6 +124,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         logger,
         timeoutMs: options.subgraphTimeoutMs ?? 10_000,
         gatewaySecret: options.gatewaySecret,
+        metrics: metrics.gateway(),
       });
       upstreams.push(source);
       return source;
@@ -156,6 +166,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     formatError: (formatted, error) => formatError(logger, formatted, error),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      metricsPlugin(metrics),
       graphqlSpanPlugin(),
       requestGuardsPlugin(),
       depthLimitPlugin(options.maxQueryDepth ?? 12, options.maxIntrospectionDepth ?? 20),
@@ -201,12 +212,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const url = await listen(httpServer, options.port, options.host);
   logger.info({ url }, 'gateway ready');
   const running = subscriptions;
+  metrics.onScrape(() => {
+    metrics.subscriptionsActive.set(running.streams.stats().subscribers);
+    const sockets = new Map<string, number>();
+    for (const upstream of upstreams) {
+      sockets.set(upstream.subgraph, (sockets.get(upstream.subgraph) ?? 0) + upstream.openSockets);
+    }
+    for (const [subgraph, open] of sockets) metrics.gateway().upstreamSockets.set({ subgraph }, open);
+  });
+  const metricsServer =
+    options.metricsServer && (await startMetricsServer(metrics, { ...options.metricsServer, logger }));
   return {
     url,
     wsUrl: url.replace(/^http/, 'ws'),
     httpServer,
     health,
     subscriptions: running,
+    metrics,
+    metricsUrl: metricsServer?.url,
     reloadSupergraph: (supergraphSdl) => {
       if (!update) throw new Error('the gateway has not loaded a supergraph yet');
       update(acceptSecurityFeatures(supergraphSdl));
@@ -215,6 +238,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       health.draining = true;
       await server.stop();
       await Promise.all(upstreams.map((upstream) => upstream.close()));
+      await metricsServer?.stop();
     },
   };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   createLogger,
   loadConfigOrExit,
+  metricsListenOf,
   queryLimitsOf,
   Shutdown,
   startTracing,
@@ -57,6 +58,7 @@ const gateway = await startGateway({
     limit: config.CLIENT_RATE_LIMIT,
     windowSeconds: config.CLIENT_RATE_LIMIT_WINDOW_SECONDS,
   },
+  metricsServer: metricsListenOf(config),
   logger,
 });
 shutdown.register('gateway', gateway.stop);

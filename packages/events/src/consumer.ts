@@ -12,6 +12,7 @@ import { deadLetterTopic, type EventType } from './catalogue';
 import { type EventEnvelope, PoisonMessageError, parseEnvelope } from './envelope';
 import { GroupConsumer } from './group-consumer';
 import type { KafkaConnection } from './kafka';
+import { type ConsumerObserver, runObservedHandler } from './metrics';
 
 export interface MessageMeta {
   topic: string;
@@ -112,6 +113,8 @@ export class EventConsumer {
   constructor(
     private readonly connection: KafkaConnection,
     private readonly options: EventConsumerOptions,
+    /** Counts each message's outcome (the service's metrics). */
+    private readonly observer?: ConsumerObserver | undefined,
   ) {
     this.retry = { ...defaultRetryPolicy, ...options.retry };
     if (!(this.retry.attempts >= 1))
@@ -189,7 +192,8 @@ export class EventConsumer {
         async (span) => {
           for (let attempt = 1; ; attempt++) {
             try {
-              await handler(event, meta);
+              const duplicate = await runObservedHandler(() => handler(event, meta));
+              this.observer?.consumed(meta.topic, duplicate ? 'duplicate' : 'handled');
               return;
             } catch (error) {
               if (error instanceof PoisonMessageError || attempt >= this.retry.attempts) {
@@ -197,6 +201,7 @@ export class EventConsumer {
                 await this.deadLetter(meta, message, error, attempt);
                 return;
               }
+              this.observer?.consumed(meta.topic, 'retried');
               const delay = backoffDelay(attempt, this.retry);
               this.logger.warn(
                 { err: error, eventId: event.id, type: event.type, attempt, delay },
@@ -236,6 +241,8 @@ export class EventConsumer {
       acks: -1,
       messages: [{ key: message.key, value: message.value, headers }],
     });
+    this.observer?.consumed(meta.topic, 'dead_lettered');
+    this.observer?.deadLettered(meta.topic);
   }
 
   /** A readiness check: throws once kafkajs has given up on this consumer (it then consumes nothing). */

@@ -1,4 +1,5 @@
 import type { EventEnvelope } from './envelope';
+import { noteDuplicate } from './metrics';
 import type { RawSqlExecutor, TransactionRunner } from './sql';
 
 /**
@@ -27,7 +28,10 @@ export async function handleOnce<Tx extends RawSqlExecutor>(
   work: (tx: Tx) => Promise<void>,
 ): Promise<'processed' | 'duplicate'> {
   return db.$transaction(async (tx) => {
-    if (!(await claimEvent(tx, consumerGroup, event.id))) return 'duplicate' as const;
+    if (!(await claimEvent(tx, consumerGroup, event.id))) {
+      noteDuplicate();
+      return 'duplicate' as const;
+    }
     await work(tx);
     return 'processed' as const;
   });

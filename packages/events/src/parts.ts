@@ -1,4 +1,4 @@
-import type { Logger } from '@shop/kit';
+import type { Logger, ServiceMetrics } from '@shop/kit';
 import { EventConsumer, type EventConsumerOptions } from './consumer';
 import type { BroadcastFeed } from './feed';
 
@@ -6,6 +6,7 @@ import type { BroadcastFeed } from './feed';
 export type FeedPart = Pick<BroadcastFeed, 'name' | 'start' | 'stop' | 'readiness'>;
 
 import type { KafkaConnection } from './kafka';
+import { consumerObserver, measureEventsOnScrape } from './metrics';
 import { type OutboxDatabase, OutboxRelay, type OutboxRelaySettings } from './relay';
 
 /** Started after the server listens; each start resolves to how to stop it (the launcher's shape). */
@@ -23,6 +24,8 @@ export interface EventPartsOptions {
   consumers?: readonly EventConsumerOptions[];
   /** Feeds the subgraph's Subscription resolvers read (made beforehand, so resolvers can hold them). */
   feeds?: readonly FeedPart[];
+  /** The service's metrics: events published, consumed and dead-lettered; lag and backlog on scrape. */
+  metrics?: ServiceMetrics | undefined;
 }
 
 export interface EventParts {
@@ -41,8 +44,18 @@ export interface EventParts {
  */
 export function eventParts(options: EventPartsOptions): EventParts {
   const { connection, logger } = options;
-  const consumers = (options.consumers ?? []).map((definition) => new EventConsumer(connection, definition));
-  const relay = options.outbox ? new OutboxRelay({ ...options.outbox, connection, logger }) : undefined;
+  const metrics = options.metrics;
+  const consumers = (options.consumers ?? []).map(
+    (definition) =>
+      new EventConsumer(
+        connection,
+        definition,
+        metrics && consumerObserver(metrics.events(), connection, definition.groupId),
+      ),
+  );
+  const relay = options.outbox
+    ? new OutboxRelay({ ...options.outbox, connection, logger, metrics: metrics?.events() })
+    : undefined;
   const background: BackgroundPart[] = [
     // First to start, so last to stop: relay and consumers (dead letters) still use the producer until then.
     {
@@ -50,6 +63,22 @@ export function eventParts(options: EventPartsOptions): EventParts {
       start: async () => () => connection.disconnect(),
     },
   ];
+  if (metrics) {
+    background.push({
+      name: 'event metrics',
+      start: async () =>
+        measureEventsOnScrape({
+          metrics,
+          connection,
+          logger,
+          groups: (options.consumers ?? []).map(({ groupId, handlers }) => ({
+            groupId,
+            eventTypes: Object.keys(handlers),
+          })),
+          outboxBacklog: relay && (() => relay.backlog()),
+        }),
+    });
+  }
   const readiness: Record<string, () => Promise<unknown>> = {};
   for (const feed of options.feeds ?? []) {
     background.push({

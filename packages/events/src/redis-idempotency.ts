@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { EventEnvelope } from './envelope';
+import { noteDuplicate } from './metrics';
 
 export interface HandleOnceInRedisOptions {
   /** How long "done" is remembered (default 7 days): longer than any redelivery or replay can come late. */
@@ -51,7 +52,10 @@ export async function handleOnceInRedis(
   const claim = `in-progress:${randomUUID()}`;
   const claimed = await redis.set(key, claim, 'PX', options.leaseMs ?? 10_000, 'NX');
   if (claimed !== 'OK') {
-    if ((await redis.get(key)) === DONE) return 'duplicate';
+    if ((await redis.get(key)) === DONE) {
+      noteDuplicate();
+      return 'duplicate';
+    }
     throw new EventInProgressError(consumerGroup, event.id);
   }
   try {

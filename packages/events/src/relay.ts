@@ -1,5 +1,6 @@
 import {
   contextFromCarrier,
+  type EventMetrics,
   failSpan,
   type Logger,
   PeriodicJob,
@@ -34,6 +35,8 @@ export type OutboxRelayOptions = OutboxDatabase &
   OutboxRelaySettings & {
     connection: KafkaConnection;
     logger: Logger;
+    /** Counts what is published (shop_events_published_total). */
+    metrics?: EventMetrics | undefined;
   };
 
 // One publisher per database at a time (advisory lock): events leave in outbox order, so one aggregate's
@@ -126,6 +129,7 @@ export class OutboxRelay {
     let published = 0;
     // Assigned inside the callback (a plain declaration would be narrowed to undefined below).
     let failed = undefined as OutboxRow[] | undefined;
+    let sent = undefined as OutboxRow[] | undefined;
     try {
       await this.relayLock(async (client) => {
         const { rows } = await client.query<OutboxRow>(
@@ -145,12 +149,14 @@ export class OutboxRelay {
           [rows.map((row) => row.id)],
         );
         published = rows.length;
+        sent = rows;
       });
     } catch (error) {
       // The lock's transaction rolled back; the failure is recorded outside it so it sticks.
       if (failed) await this.recordFailure(failed, error);
       throw error;
     }
+    for (const row of sent ?? []) this.options.metrics?.published.inc({ topic: row.topic });
     return published;
   }
 
@@ -215,6 +221,15 @@ export class OutboxRelay {
       [olderThanMs],
     );
     return rowCount ?? 0;
+  }
+
+  /** Rows not published yet and the age of the oldest in seconds, 0 when none (measured on scrape). */
+  async backlog(): Promise<{ rows: number; oldestAgeSeconds: number }> {
+    const { rows } = await this.pool.query<{ rows: string; age: number | null }>(
+      `SELECT count(*) AS rows, extract(epoch FROM now() - min(created_at))::float8 AS age
+       FROM outbox_events WHERE published_at IS NULL`,
+    );
+    return { rows: Number(rows[0]?.rows ?? 0), oldestAgeSeconds: Math.max(0, rows[0]?.age ?? 0) };
   }
 
   /** A readiness check: fails once the relay is not running. Kafka being down does not fail it (rows wait). */

@@ -80,6 +80,14 @@ export const envModels = {
       SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
       /** Browser origins allowed to call /graphql, comma-separated; `*` for any (development). */
       CORS_ORIGINS: csv.default(['*']),
+      /** Prometheus `GET /metrics` on a port of its own (service port + 6400 by default; 0: any free port). */
+      METRICS_PORT: port.default(defaultPort + 6400),
+      /** Interface of the metrics port; empty: the same as HOST. */
+      METRICS_HOST: z.string().default(''),
+      METRICS_ENABLED: z
+        .enum(['true', 'false'])
+        .default('true')
+        .transform((value) => value === 'true'),
     }),
   /**
    * What one operation may ask for, at the gateway and on every subgraph (HTTP and websocket); see the cost

@@ -84,6 +84,23 @@ export {
 export { createByIdLoader, normaliseId } from './loaders';
 export { createLogger, type LogFields, type Logger, withLogFields } from './logging';
 export {
+  BoundedLabel,
+  type ConsumedOutcome,
+  type EventMetrics,
+  type GatewayMetrics,
+  type InventoryMetrics,
+  MAX_OPERATION_NAMES,
+  type MetricsServerOptions,
+  metricsListenOf,
+  metricsPlugin,
+  type NotificationMetrics,
+  type RunningMetricsServer,
+  type ScrapeHook,
+  ServiceMetrics,
+  startMetricsServer,
+  WsOperationMetrics,
+} from './metrics';
+export {
   type Connection,
   createdAtCursor,
   cursorInstant,

@@ -49,6 +49,7 @@ import {
   requestScope,
 } from './http';
 import type { Logger } from './logging';
+import { metricsPlugin, type ServiceMetrics, WsOperationMetrics } from './metrics';
 import { nulRefusal, requestGuardsPlugin } from './request-guards';
 import { graphqlSpanPlugin, serveInSpan } from './tracing';
 
@@ -86,6 +87,8 @@ export interface SubgraphServerOptions<TContext extends RequestContext> {
   routes?: (app: Express) => void;
   /** GATEWAY_SECRET: believe the gateway's signed client address (unset: every caller is a direct client). */
   gatewaySecret?: string | undefined;
+  /** The service's metrics: every operation (HTTP and graphql-ws) counted and timed (default: none kept). */
+  metrics?: ServiceMetrics | undefined;
 }
 
 export interface RunningSubgraph {
@@ -274,6 +277,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
   const app = createApp();
   const httpServer = createServer(app);
   const health: HealthState = { draining: false };
+  const wsMetrics = options.metrics ? new WsOperationMetrics(options.metrics) : undefined;
 
   const clientOf = (req: IncomingMessage): ClientInfo =>
     readForwardedClient(
@@ -331,7 +335,8 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       onClose: (ctx) => clearTimeout(ctx.extra.expiry),
       // The HTTP plugins do not see websocket operations: the same query limits and NUL check here, measured
       // before validation (validating a huge operation is itself the costly part).
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
+        wsMetrics?.started(ctx, id, payload.operationName);
         const tooLarge = queryTooLarge(payload.query, queryLimits);
         if (tooLarge) return [tooLarge];
         let document: DocumentNode;
@@ -363,15 +368,25 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       // A fresh context per operation: the token is checked again and DataLoader caches never outlive it.
       context: (ctx) => buildContext(ctx.extra.authorization, clientOf(ctx.extra.request)),
       // Subscription results skip Apollo's formatError; give them the same coded, masked errors.
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(logger, e.toJSON(), e)),
-      onNext: (_ctx, _id, _payload, _args, result) => {
+      onError: (ctx, id, _payload, errors) => {
+        const formatted = errors.map((e) => formatError(logger, e.toJSON(), e));
+        wsMetrics?.answered(ctx, id, formatted);
+        return formatted;
+      },
+      onNext: (ctx, id, _payload, _args, result) => {
         if (!result.errors?.length) return;
+        const errors = result.errors.map((e) => formatError(logger, e.toJSON(), e));
+        wsMetrics?.answered(ctx, id, errors);
         return {
           data: result.data ?? null,
-          errors: result.errors.map((e) => formatError(logger, e.toJSON(), e)),
+          errors,
           ...(result.extensions ? { extensions: result.extensions } : {}),
         };
       },
+      onOperation: (ctx, id, _payload, args, result) => {
+        wsMetrics?.ran(ctx, id, args, result);
+      },
+      onComplete: (ctx, id) => wsMetrics?.completed(ctx, id),
     },
     wsServer,
   );
@@ -385,6 +400,7 @@ export async function startSubgraphServer<TContext extends RequestContext>(
       // We report no traces to Apollo Studio; without this Apollo announces inline tracing on every start.
       ApolloServerPluginInlineTraceDisabled(),
       graphqlSpanPlugin<TContext>(),
+      ...(options.metrics ? [metricsPlugin<TContext>(options.metrics)] : []),
       requestGuardsPlugin(),
       // What the gateway signed was measured there, as the client sent it (GATEWAY_SECRET, forwarded-client.ts).
       queryLimitsPlugin<TContext>(queryLimits, { trusted: (context) => context.client.viaGateway }),

@@ -1,6 +1,6 @@
 import type { createPrismaAdapter } from '@shop/db';
 import type { EventConsumerOptions, FeedPart, KafkaConnection } from '@shop/events';
-import type { Logger, ReadinessCheck, RequestContext, TokenVerifier } from '@shop/kit';
+import type { Logger, ReadinessCheck, RequestContext, ServiceMetrics, TokenVerifier } from '@shop/kit';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { ConfigOf, SubgraphEnv, Uses } from './env';
@@ -36,7 +36,11 @@ export type SubgraphDeps<U extends Uses, C> = {
   ('kafka' extends U ? { kafka: KafkaDeps } : unknown) &
   ('redis' extends U ? { redis: RedisDeps } : unknown);
 
-export type BuildDeps<U extends Uses, C> = SubgraphDeps<U, C> & { tokenVerifier: TokenVerifier };
+export type BuildDeps<U extends Uses, C> = SubgraphDeps<U, C> & {
+  tokenVerifier: TokenVerifier;
+  /** The subgraph's metrics (its own series: `metrics.inventory()`, `metrics.notifications()`). */
+  metrics: ServiceMetrics;
+};
 
 /** Something that runs beside the server (a periodic job): started after it listens. */
 export interface BackgroundService {

@@ -6,11 +6,14 @@ import {
   createLogger,
   type Logger,
   loadSchema,
+  metricsListenOf,
   parseConfig,
   queryLimitsOf,
   type ReadinessCheck,
   type RunningSubgraph,
+  ServiceMetrics,
   Shutdown,
+  startMetricsServer,
   startSubgraphServer,
   startTracing,
   TokenVerifier,
@@ -42,6 +45,9 @@ export interface LaunchOptions {
 export interface LaunchedSubgraph extends RunningSubgraph {
   name: string;
   config: Record<string, unknown>;
+  metrics: ServiceMetrics;
+  /** Where Prometheus scrapes this subgraph (METRICS_PORT); undefined with METRICS_ENABLED=false. */
+  metricsUrl: string | undefined;
 }
 
 type OpenedDeps = {
@@ -131,7 +137,8 @@ export async function launchSubgraph(
       audience: String(config.JWT_AUDIENCE),
     });
     const { deps, readiness, events } = await openDeps(definition, config, logger, shutdown, options);
-    const parts = await definition.build({ ...deps, tokenVerifier } as never);
+    const metrics = new ServiceMetrics(definition.name);
+    const parts = await definition.build({ ...deps, tokenVerifier, metrics } as never);
     for (const resource of parts.resources ?? []) shutdown.register(resource.name, resource.close);
 
     const kafka = deps.kafka as KafkaDeps | undefined;
@@ -145,6 +152,7 @@ export async function launchSubgraph(
         ...(deps.postgres ? { outbox: { databaseUrl: (deps.postgres as PostgresDeps).url } } : {}),
         consumers: parts.consumers ?? [],
         feeds: parts.feeds ?? [],
+        metrics,
       });
       Object.assign(readiness, events.parts.readiness);
     }
@@ -178,13 +186,25 @@ export async function launchSubgraph(
       gatewaySecret:
         typeof config.GATEWAY_SECRET === 'string' ? config.GATEWAY_SECRET || undefined : undefined,
       readiness: { ...readiness, ...parts.readiness },
+      metrics,
       ...(parts.createContext ? { createContext: parts.createContext } : {}),
       ...(parts.routes?.length ? { routes: (app) => mountRoutes(app, parts.routes ?? [], logger) } : {}),
     });
+    // Stopped after the background parts, so the last scrapes still see them.
+    const metricsListen = metricsListenOf(config as Parameters<typeof metricsListenOf>[0]);
+    const metricsServer = metricsListen && (await startMetricsServer(metrics, { ...metricsListen, logger }));
+    if (metricsServer) shutdown.register('metrics server', metricsServer.stop);
     for (const part of background) shutdown.register(part.name, await part.start());
     // Registered last, so it runs first: no new requests while the rest shuts down.
     shutdown.register('graphql server', server.stop);
-    return { ...server, name: definition.name, config, stop: () => shutdown.run('stop') };
+    return {
+      ...server,
+      name: definition.name,
+      config,
+      metrics,
+      metricsUrl: metricsServer?.url,
+      stop: () => shutdown.run('stop'),
+    };
   } catch (error) {
     await shutdown.run('start failed');
     throw error;

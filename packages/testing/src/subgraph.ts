@@ -135,6 +135,8 @@ export async function startTestSubgraph(
     JWT_PUBLIC_KEY: keys.publicKeyPem,
     JWT_PRIVATE_KEY: keys.privateKeyPem,
     SHUTDOWN_TIMEOUT_MS: '5000',
+    // Any free port: test files run side by side, each with every subgraph (the fixed defaults would clash).
+    METRICS_PORT: '0',
   };
   let database: TestDatabase | undefined;
   let kafka: TestKafka | undefined;

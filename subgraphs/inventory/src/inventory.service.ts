@@ -420,13 +420,13 @@ export class InventoryService {
 
   /**
    * Releases the reservations that expired (status EXPIRED, `inventory.released` with reason EXPIRED), up to
-   * `limit` orders in one transaction; returns how many orders it released. Safe with several instances:
-   * each claims orders with FOR UPDATE SKIP LOCKED, so every order is released once.
+   * `limit` orders in one transaction; returns how many orders and reservations it released. Safe with several
+   * instances: each claims orders with FOR UPDATE SKIP LOCKED, so every order is released once.
    */
-  async expireReservations(limit: number): Promise<number> {
+  async expireReservations(limit: number): Promise<{ orders: number; reservations: number }> {
     const expired = await this.repository.transaction(async (repository, enqueue) => {
       const orderIds = await repository.claimOrdersWithExpiredReservations(limit);
-      if (orderIds.length === 0) return 0;
+      if (orderIds.length === 0) return { orders: 0, reservations: 0 };
       const now = Date.now();
       // Read after the claim: what another instance released before we locked is no longer ACTIVE.
       const due = (await repository.reservationsOfOrders(orderIds)).filter(
@@ -454,9 +454,9 @@ export class InventoryService {
         'EXPIRED',
       );
       for (const orderId of orders) await enqueue(released(orderId, 'EXPIRED', undefined));
-      return orders.size;
+      return { orders: orders.size, reservations: due.length };
     });
-    if (expired > 0) this.logger.info({ orders: expired }, 'expired reservations released');
+    if (expired.orders > 0) this.logger.info(expired, 'expired reservations released');
     return expired;
   }
 

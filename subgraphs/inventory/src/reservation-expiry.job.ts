@@ -1,4 +1,4 @@
-import { type Logger, PeriodicJob } from '@shop/kit';
+import { type InventoryMetrics, type Logger, PeriodicJob } from '@shop/kit';
 import type { BackgroundService } from '@shop/runtime';
 import type { InventoryService } from './inventory.service';
 
@@ -17,6 +17,7 @@ export function reservationExpiryJob(
   inventory: InventoryService,
   settings: ReservationExpirySettings,
   logger: Logger,
+  metrics?: InventoryMetrics,
 ): BackgroundService {
   const job = new PeriodicJob({
     name: 'reservation-expiry',
@@ -24,7 +25,18 @@ export function reservationExpiryJob(
     // Instances started together do not claim in step.
     jitterMs: Math.round(settings.intervalMs / 10),
     batchSize: settings.batchSize,
-    run: () => inventory.expireReservations(settings.batchSize),
+    run: async () => {
+      try {
+        const expired = await inventory.expireReservations(settings.batchSize);
+        metrics?.expiryRuns.inc({ outcome: 'ok' });
+        metrics?.reservationsExpired.inc(expired.reservations);
+        // A full batch of orders runs again at once.
+        return expired.orders;
+      } catch (error) {
+        metrics?.expiryRuns.inc({ outcome: 'error' });
+        throw error;
+      }
+    },
     logger,
   });
   return { name: 'reservation-expiry', start: () => job.start(), stop: () => job.stop() };

@@ -17,7 +17,7 @@ export const subgraph = defineSubgraph({
   env: inventoryEnv,
   schemaPath: fileURLToPath(new URL('./schema.graphql', import.meta.url)),
   migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
-  build: async ({ config, logger, postgres, kafka }) => {
+  build: async ({ config, logger, postgres, kafka, metrics }) => {
     const prisma = new PrismaClient({ adapter: postgres.adapter });
     const repository = new InventoryRepository(prisma, kafka.outbox);
     const inventory = new InventoryService(
@@ -39,6 +39,7 @@ export const subgraph = defineSubgraph({
             batchSize: config.RESERVATION_EXPIRY_BATCH_SIZE,
           },
           logger,
+          metrics.inventory(),
         ),
       ],
       resources: [{ name: 'prisma', close: () => prisma.$disconnect() }],

@@ -24,19 +24,22 @@ export const subgraph = defineSubgraph({
   env: notificationsEnv,
   schemaPath: fileURLToPath(new URL('./schema.graphql', import.meta.url)),
   migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
-  build: async ({ config, logger, postgres, kafka }) => {
+  build: async ({ config, logger, postgres, kafka, metrics }) => {
     const prisma = new PrismaClient({ adapter: postgres.adapter });
     const repository = new NotificationsRepository(prisma, kafka.outbox);
     const renderer = new TemplateRenderer((name) => repository.findActiveTemplate(name), logger);
-    const mailer = new Mailer({
-      host: config.SMTP_HOST,
-      port: config.SMTP_PORT,
-      secure: config.SMTP_SECURE,
-      user: config.SMTP_USER,
-      pass: config.SMTP_PASS,
-      from: config.MAIL_FROM,
-      timeoutMs: config.SMTP_TIMEOUT_MS,
-    });
+    const mailer = new Mailer(
+      {
+        host: config.SMTP_HOST,
+        port: config.SMTP_PORT,
+        secure: config.SMTP_SECURE,
+        user: config.SMTP_USER,
+        pass: config.SMTP_PASS,
+        from: config.MAIL_FROM,
+        timeoutMs: config.SMTP_TIMEOUT_MS,
+      },
+      metrics.notifications(),
+    );
     const notifications = new NotificationsService(
       repository,
       renderer,
