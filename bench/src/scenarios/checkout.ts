@@ -102,6 +102,7 @@ export const checkoutScenario: BenchScenario = {
         failures[step] = (failures[step] ?? 0) + 1;
       };
       let placed = 0;
+      let intentRequests = 0;
       const cpuBefore = cpuTimeMs(gateway.pid);
       const subgraphsCpuBefore = cpuTimeMs(subgraphs.pid);
       const began = performance.now();
@@ -144,6 +145,7 @@ export const checkoutScenario: BenchScenario = {
             // The payment opens when payments consumes order.placed; ask until it has.
             let clientSecret: string | undefined;
             for (let attempt = 0; attempt < 200 && !clientSecret; attempt += 1) {
+              intentRequests += 1;
               try {
                 const data = await graphql(
                   url,
@@ -269,7 +271,7 @@ export const checkoutScenario: BenchScenario = {
         rows,
         targets,
         notes: [
-          `${concurrency} concurrent customers for ${elapsed.toFixed(0)} s: ${placed} checkouts placed, failed steps ${JSON.stringify(failures)}; every step goes through the gateway except the card confirmation (the browser talks to Stripe).`,
+          `${concurrency} concurrent customers for ${elapsed.toFixed(0)} s: ${placed} checkouts placed, failed steps ${JSON.stringify(failures)}; every step goes through the gateway except the card confirmation (the browser talks to Stripe); createPaymentIntent asked ${(intentRequests / Math.max(1, placed)).toFixed(1)} times per checkout.`,
           `The seven subgraphs (one process) used ${(subgraphsCpuMs / Math.max(1, placed)).toFixed(1)} ms of CPU per checkout placed (${((subgraphsCpuMs / (elapsed * 1000)) * 100).toFixed(0)} % of one core while customers checked out).`,
           'Each checkout is four gateway requests plus polling createPaymentIntent until payments has opened the payment, the card confirmation and the webhook; "CPU ms/req" is gateway CPU per checkout. Everything (seven subgraphs, Kafka, Postgres, Redis, the gateway, the load) shares the two cores.',
         ],
