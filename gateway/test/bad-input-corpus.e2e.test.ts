@@ -36,9 +36,9 @@ const CONCURRENCY = 4;
 /** A refusal is quick; an answer this late counts as none (a hung request would otherwise hang the file). */
 const ANSWER_WITHIN_MS = 10_000;
 /** Every how-many-th argument case is also sent directly to the subgraph serving its field. */
-const DIRECT_SAMPLE = 4;
+const DIRECT_SAMPLE = 5;
 /** Every how-many-th case of an operation a customer may call is also sent as an admin. */
-const ADMIN_SAMPLE = 4;
+const ADMIN_SAMPLE = 6;
 
 type Role = 'CUSTOMER' | 'ADMIN';
 
@@ -132,13 +132,18 @@ async function inPool<T, R>(items: readonly T[], limit: number, work: (item: T) 
 }
 
 /**
- * Cases that show a gap not fixed here, left out of the run (they would change data) and printed: inventory does
- * not ask the product catalogue whether a new item's product exists.
+ * Cases that show a gap not fixed here, left out of the run (they would change data) and printed, matched on
+ * "<target>: <label>": inventory does not ask the product catalogue whether a new item's product exists, and the
+ * gateway's fast path decodes a body that is not UTF-8 with U+FFFD for the bad bytes (the subgraphs refuse it).
  */
-const openFindings: { label: RegExp; why: string }[] = [
+const openFindings: { case: RegExp; why: string }[] = [
   {
-    label: /^createInventory\(input\.productId\): the (UUID of another type|nil UUID)$/,
+    case: /: createInventory\(input\.productId\): the (UUID of another type|nil UUID)$/,
     why: 'createInventory accepts the id of no product (inventory does not ask the catalogue)',
+  },
+  {
+    case: /^gateway: invalid UTF-8 bytes$/,
+    why: 'the gateway runs the mutation with U+FFFD for bytes that are not UTF-8 (http/graphql-fast-path.ts)',
   },
 ];
 
@@ -205,6 +210,7 @@ describe('bad-input corpus (issue 14)', () => {
   }
 
   beforeAll(async () => {
+    const started = performance.now();
     supergraph = await startTestSupergraph();
     const composed = await composeSupergraph(
       Object.fromEntries(
@@ -298,6 +304,9 @@ describe('bad-input corpus (issue 14)', () => {
       refreshToken: customer.refreshToken,
       password: demo.customer.password,
     };
+    console.log(
+      `bad-input corpus: supergraph and fixture ready in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -312,11 +321,7 @@ describe('bad-input corpus (issue 14)', () => {
     const skipped: string[] = [];
     let argumentCaseCount = 0;
     for (const operation of operations) {
-      const cases = argumentCases(operation, fixture).filter((corpusCase) => {
-        const open = openFindings.find((finding) => finding.label.test(corpusCase.label));
-        if (open) skipped.push(`${corpusCase.label} (${open.why})`);
-        return !open;
-      });
+      const cases = argumentCases(operation, fixture);
       const literal = literalOverflowCase(operation, fixture);
       if (literal) cases.push(literal);
       const roles: Role[] = operation.adminOnly ? ['ADMIN'] : ['CUSTOMER', 'ADMIN'];
@@ -336,8 +341,16 @@ describe('bad-input corpus (issue 14)', () => {
       }
     }
     sends.push(...transportCases());
+    const run = sends.filter((sent) => {
+      const open = openFindings.find((finding) =>
+        finding.case.test(`${sent.where.replace(/ as .*/, '')}: ${sent.label}`),
+      );
+      if (open) skipped.push(`${sent.where} ${sent.label} (${open.why})`);
+      return !open;
+    });
 
-    outcomes.push(...(await inPool(sends, CONCURRENCY, judge)));
+    const casesRun = new Set(run.flatMap((sent) => (sent.corpusCase ? [sent.corpusCase] : []))).size;
+    outcomes.push(...(await inPool(run, CONCURRENCY, judge)));
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const after = await settledSnapshot();
 
@@ -362,9 +375,9 @@ describe('bad-input corpus (issue 14)', () => {
 
     console.log(
       [
-        `bad-input corpus: ${argumentCaseCount} argument cases over ${operations.length} operations, ${sends.length} requests in ${seconds} s`,
-        `  cases per category: ${JSON.stringify(tally(sends.map((s) => s.category)))}`,
-        `  requests per target: ${JSON.stringify(tally(sends.map((s) => s.where.replace(/ as .*/, ''))))}`,
+        `bad-input corpus: ${casesRun} argument cases over ${operations.length} operations, ${run.length} requests in ${seconds} s`,
+        `  cases per category: ${JSON.stringify(tally(run.map((s) => s.category)))}`,
+        `  requests per target: ${JSON.stringify(tally(run.map((s) => s.where.replace(/ as .*/, ''))))}`,
         `  codes seen: ${JSON.stringify(tally(outcomes.flatMap((o) => o.codes)))}`,
         `  statuses: ${JSON.stringify(tally(outcomes.map((o) => String(o.status))))}`,
         `  answered without an error as documented: ${JSON.stringify(tally(outcomes.flatMap((o) => (o.answered ? [o.answered] : []))))}`,
@@ -376,7 +389,7 @@ describe('bad-input corpus (issue 14)', () => {
     for (const o of slowest) console.log(`  slow: ${o.ms.toFixed(0)} ms ${o.sent.where} ${o.sent.label}`);
     for (const problem of problems) console.log(`  problem: ${problem}`);
     if (changed.length > 0) console.log(`  changed: ${changed.join(', ')}`);
-    expect(argumentCaseCount).toBeGreaterThanOrEqual(300);
+    expect(casesRun).toBeGreaterThanOrEqual(300);
     expect(problems.slice(0, 40), `${problems.length} problems`).toEqual([]);
     expect(changed).toEqual([]);
   }, 400_000);
@@ -384,7 +397,7 @@ describe('bad-input corpus (issue 14)', () => {
   /** HTTP requests no service can read, on every port; each carries a mutation that would change data if run. */
   function transportCases(): Sent[] {
     const targets: [string, string, RootOperation | undefined][] = [
-      ['gateway', supergraph.gateway.url, operations.find((o) => o.field.name === 'addCartItem')],
+      ['gateway', supergraph.gateway.url, operations.find((o) => o.field.name === 'createProduct')],
       ...Object.entries(supergraph.subgraphs).map(
         ([name, subgraph]): [string, string, RootOperation | undefined] => [
           name,
@@ -406,15 +419,23 @@ describe('bad-input corpus (issue 14)', () => {
 
       for (const [label, init] of badRequestBodies) add('malformed JSON and encodings', label, init);
       const bytes = Buffer.from(body);
+      // Inside a string the mutation stores (a name, a SKU, a key: its valid value holds "corpus"), so a server
+      // that decodes them as U+FFFD would run the mutation with text the client never sent.
+      const inString = body.indexOf('orpus', body.indexOf('"variables"')) + 1;
       const invalidUtf8 = Buffer.concat([
-        bytes.subarray(0, bytes.length - 2),
+        Buffer.from(body.slice(0, inString)),
         Buffer.from([0xc3, 0x28, 0xff]),
-        bytes.subarray(bytes.length - 2),
+        Buffer.from(body.slice(inString)),
       ]);
       add('malformed JSON and encodings', 'invalid UTF-8 bytes', {
         method: 'POST',
         headers: { ...json, ...auth },
         body: invalidUtf8,
+      });
+      add('malformed JSON and encodings', 'a UTF-8 byte order mark', {
+        method: 'POST',
+        headers: { ...json, ...auth },
+        body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes]),
       });
       add('malformed JSON and encodings', 'a UTF-16 body', {
         method: 'POST',

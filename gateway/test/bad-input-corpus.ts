@@ -295,14 +295,10 @@ function badValues(name: string, type: GraphQLInputType, context: Context): Bad[
         json('wrong type', 'an object', { value: 1 }),
         json('malformed ids', 'an empty id', ''),
         json('malformed ids', 'not a UUID', 'not-a-uuid'),
-        json('malformed ids', 'a number', 12345),
-        json('malformed ids', 'a UUID with a trailing newline', `${uuid}\n`),
         json('malformed ids', 'a truncated id', (mine ?? uuid).slice(0, -1)),
         json('malformed ids', 'an SQL fragment', `${mine ?? uuid}' OR '1'='1`),
         json('oversized strings', `${OVERSIZED} characters`, 'a'.repeat(OVERSIZED)),
         json('odd unicode', 'an RTL override in a UUID', `${RTL}${mine ?? uuid}`),
-        json('odd unicode', 'a zero-width space in a UUID', `${mine ?? uuid}${ZERO_WIDTH}`),
-        json('odd unicode', 'a lone surrogate', `${mine ?? uuid}${LONE_SURROGATE}`),
         json('odd unicode', 'an emoji', EMOJI),
         json('nul bytes', 'a NUL in a UUID', `${mine ?? uuid}\u0000`),
       );
@@ -327,7 +323,6 @@ function badValues(name: string, type: GraphQLInputType, context: Context): Bad[
         json('oversized strings', `${OVERSIZED} characters`, 'a'.repeat(OVERSIZED)),
         json('nul bytes', 'a NUL', 'corpus\u0000'),
         json('odd unicode', 'a lone surrogate', `corpus${LONE_SURROGATE}`),
-        json('odd unicode', 'a lone low surrogate', `\uDC00corpus`),
       );
       if (formatted.test(name)) {
         bad.push(

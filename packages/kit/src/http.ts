@@ -71,8 +71,20 @@ function sendError(res: Response, status: number, code: HttpErrorCode, message: 
  * clientErrors. Bodies that are not JSON objects or arrays (`null`, `123`, `"x"`) are refused as malformed.
  */
 export function jsonBody(): RequestHandler {
-  return express.json({ limit: MAX_BODY_BYTES, inflate: false, strict: true });
+  return express.json({
+    limit: MAX_BODY_BYTES,
+    inflate: false,
+    strict: true,
+    // body-parser would drop a byte order mark and turn bytes that are not UTF-8 into U+FFFD, so a mutation
+    // would store text the client never sent: refuse both (entity.verify.failed, answered by clientErrorOf).
+    verify: (_req, _res, buffer) => {
+      if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) throw new Error('byte order mark');
+      strictUtf8.decode(buffer);
+    },
+  });
 }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 interface BodyParserError {
   type?: unknown;
@@ -105,6 +117,12 @@ export function clientErrorOf(
             message: 'The request body must be a JSON object such as {"query": "{ __typename }"}',
           }
         : { status: 400, code: 'BAD_REQUEST', message: 'The request body is not valid JSON' };
+    case 'entity.verify.failed':
+      return {
+        status: 400,
+        code: 'BAD_REQUEST',
+        message: 'The request body must be UTF-8 without a byte order mark',
+      };
     case 'entity.too.large':
       return {
         status: 413,
