@@ -385,14 +385,16 @@ describe('bad-input corpus (issue 14)', () => {
         `  ${internal} INTERNAL_SERVER_ERROR, ${problems.length} problems, ${changed.length} state changes`,
       ].join('\n'),
     );
-    const slowest = [...outcomes].sort((a, b) => b.ms - a.ms).slice(0, 8);
-    for (const o of slowest) console.log(`  slow: ${o.ms.toFixed(0)} ms ${o.sent.where} ${o.sent.label}`);
+    const slowest = [...outcomes].sort((a, b) => b.ms - a.ms).slice(0, 3);
+    for (const outcome of slowest) {
+      console.log(`  slowest: ${outcome.ms.toFixed(0)} ms ${outcome.sent.where} ${outcome.sent.label}`);
+    }
     for (const problem of problems) console.log(`  problem: ${problem}`);
     if (changed.length > 0) console.log(`  changed: ${changed.join(', ')}`);
     expect(casesRun).toBeGreaterThanOrEqual(300);
     expect(problems.slice(0, 40), `${problems.length} problems`).toEqual([]);
     expect(changed).toEqual([]);
-  }, 400_000);
+  }, 240_000);
 
   /** HTTP requests no service can read, on every port; each carries a mutation that would change data if run. */
   function transportCases(): Sent[] {
