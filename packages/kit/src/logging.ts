@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 import { activeTraceIds } from './tracing';
 
 export type { Logger };
@@ -17,9 +17,16 @@ export function withLogFields<T>(fields: LogFields, work: () => T): T {
   return logFields.run({ ...logFields.getStore(), ...fields }, work);
 }
 
-/** One JSON logger per process; `service` tags every line so mixed logs stay readable. */
-export function createLogger(service: string, level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+/**
+ * One JSON logger per process; `service` tags every line so mixed logs stay readable. Lines go to stdout unless
+ * a `destination` is given (tests read them).
+ */
+export function createLogger(
+  service: string,
+  level: string = process.env.LOG_LEVEL ?? 'info',
+  destination?: DestinationStream,
+): Logger {
+  const options: LoggerOptions = {
     name: service,
     level,
     base: { service },
@@ -29,5 +36,6 @@ export function createLogger(service: string, level: string = process.env.LOG_LE
       paths: ['*.password', '*.token', '*.authorization', 'req.headers.authorization'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
+import { createLogger, withLogFields } from './logging';
 import {
   contextFromCarrier,
   inSpan,
@@ -143,6 +144,50 @@ describe('with an OTLP endpoint', () => {
       await inSpan('after', {}, async (span) => expect(span.isRecording()).toBe(false));
     } finally {
       collector.close();
+    }
+  });
+});
+
+describe('log lines', () => {
+  it('carry the active span’s traceId and spanId, and withLogFields’ correlationId', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger('orders', 'info', { write: (line: string) => lines.push(JSON.parse(line)) });
+    const traces = recordTraces();
+    try {
+      logger.info('outside');
+      await withLogFields({ correlationId: 'corr-1', eventId: 'event-1' }, () =>
+        inSpan('handling', {}, async (span) => {
+          logger.child({ component: 'consumer' }).info('inside');
+          return span;
+        }),
+      );
+      const handling = traces.spans().find((span) => span.name === 'handling');
+      expect(
+        lines.map(({ msg, traceId, spanId, correlationId, eventId }) => ({
+          msg,
+          traceId,
+          spanId,
+          correlationId,
+          eventId,
+        })),
+      ).toEqual([
+        {
+          msg: 'outside',
+          traceId: undefined,
+          spanId: undefined,
+          correlationId: undefined,
+          eventId: undefined,
+        },
+        {
+          msg: 'inside',
+          traceId: handling?.spanContext().traceId,
+          spanId: handling?.spanContext().spanId,
+          correlationId: 'corr-1',
+          eventId: 'event-1',
+        },
+      ]);
+    } finally {
+      await traces.shutdown();
     }
   });
 });
