@@ -14,6 +14,8 @@ export async function claimEvent(
   const inserted = await tx.$executeRaw`
     INSERT INTO processed_events (consumer_group, event_id) VALUES (${consumerGroup}, ${eventId}::uuid)
     ON CONFLICT DO NOTHING`;
+  // Counted here, not only in handleOnce: orders, payments and inventory claim inside their own transactions.
+  if (inserted !== 1) noteDuplicate();
   return inserted === 1;
 }
 
@@ -28,10 +30,7 @@ export async function handleOnce<Tx extends RawSqlExecutor>(
   work: (tx: Tx) => Promise<void>,
 ): Promise<'processed' | 'duplicate'> {
   return db.$transaction(async (tx) => {
-    if (!(await claimEvent(tx, consumerGroup, event.id))) {
-      noteDuplicate();
-      return 'duplicate' as const;
-    }
+    if (!(await claimEvent(tx, consumerGroup, event.id))) return 'duplicate' as const;
     await work(tx);
     return 'processed' as const;
   });
