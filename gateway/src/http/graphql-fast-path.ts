@@ -9,6 +9,7 @@ import {
   queryTooLarge,
   requestScope,
   serveInSpan,
+  strictUtf8Text,
   toGraphQLError,
 } from '@shop/kit';
 import type { Request, Response } from 'express';
@@ -28,7 +29,7 @@ function takesFastPath(req: IncomingMessage): boolean {
   return Number.isInteger(length) && length > 0 && length <= MAX_BODY_BYTES;
 }
 
-function readBody(req: IncomingMessage, length: number): Promise<string | undefined> {
+function readBody(req: IncomingMessage, length: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -36,9 +37,7 @@ function readBody(req: IncomingMessage, length: number): Promise<string | undefi
       received += chunk.length;
       chunks.push(chunk);
     });
-    req.on('end', () =>
-      resolve(received === length ? Buffer.concat(chunks, received).toString('utf8') : undefined),
-    );
+    req.on('end', () => resolve(received === length ? Buffer.concat(chunks, received) : undefined));
     req.on('error', reject);
   });
 }
@@ -70,9 +69,16 @@ export function graphqlFastPath<TContext extends BaseContext>(options: {
 }): RequestListener {
   const { apollo, logger, fallback, maxQueryBytes, service } = options;
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const text = await readBody(req, Number(req.headers['content-length']));
-    if (text === undefined) {
+    const bytes = await readBody(req, Number(req.headers['content-length']));
+    if (bytes === undefined) {
       const refusal = clientErrorOf({ type: 'request.size.invalid' });
+      if (refusal) sendJson(res, refusal.status, JSON.stringify(errorBody(refusal.code, refusal.message)));
+      return;
+    }
+    // As jsonBody: a byte order mark or bytes that are not UTF-8 are refused, never decoded to U+FFFD.
+    const text = strictUtf8Text(bytes);
+    if (text === undefined) {
+      const refusal = clientErrorOf({ type: 'entity.verify.failed' });
       if (refusal) sendJson(res, refusal.status, JSON.stringify(errorBody(refusal.code, refusal.message)));
       return;
     }

@@ -78,13 +78,25 @@ export function jsonBody(): RequestHandler {
     // body-parser would drop a byte order mark and turn bytes that are not UTF-8 into U+FFFD, so a mutation
     // would store text the client never sent: refuse both (entity.verify.failed, answered by clientErrorOf).
     verify: (_req, _res, buffer) => {
-      if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) throw new Error('byte order mark');
-      strictUtf8.decode(buffer);
+      if (strictUtf8Text(buffer) === undefined) throw new Error('not UTF-8 without a byte order mark');
     },
   });
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A JSON body's text, or undefined when it starts with a byte order mark or holds bytes that are not UTF-8
+ * (answer `clientErrorOf({ type: 'entity.verify.failed' })`). Shared by jsonBody and the gateway's fast path.
+ */
+export function strictUtf8Text(buffer: Uint8Array): string | undefined {
+  if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) return undefined;
+  try {
+    return strictUtf8.decode(buffer);
+  } catch {
+    return undefined;
+  }
+}
 
 interface BodyParserError {
   type?: unknown;

@@ -80,6 +80,7 @@ export {
   requestIdOf,
   requestIds,
   requestScope,
+  strictUtf8Text,
 } from './http';
 export { createByIdLoader, normaliseId } from './loaders';
 export { createLogger, type LogFields, type Logger, withLogFields } from './logging';
