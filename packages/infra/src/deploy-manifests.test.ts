@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { readEnvFile } from '@shop/kit';
+import { readEnvFile, ServiceMetrics } from '@shop/kit';
 import { subgraphMigrations } from '@shop/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -314,6 +314,25 @@ describe('docker compose: Prometheus, Grafana, Jaeger', () => {
     function containerPortOf(name: string): number {
       return Number(compose.services[name]?.ports?.[0]?.split(':')[2]);
     }
+  });
+
+  it('holds the contract the code registers: the same metric names, types and labels', async () => {
+    // The dashboard and Prometheus are checked against contractMetrics; this keeps that list true to the code.
+    const metrics = new ServiceMetrics('contract', { defaultMetrics: false });
+    metrics.gateway();
+    metrics.events();
+    metrics.inventory();
+    metrics.notifications();
+    const registered = Object.fromEntries(
+      await Promise.all(
+        metrics.registry.getMetricsAsArray().map(async (metric) => {
+          const { name, type } = await metric.get();
+          const labels = [...((metric as unknown as { labelNames?: readonly string[] }).labelNames ?? [])];
+          return [name, { type, labels }] as const;
+        }),
+      ),
+    );
+    expect(registered).toEqual(contractMetrics);
   });
 
   it('fails a dashboard that queries a metric or a label outside the contract', () => {
