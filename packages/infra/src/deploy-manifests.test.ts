@@ -325,9 +325,14 @@ describe('docker compose: Prometheus, Grafana, Jaeger', () => {
     metrics.notifications();
     const registered = Object.fromEntries(
       await Promise.all(
-        metrics.registry.getMetricsAsArray().map(async (metric) => {
+        metrics.registry.getMetricsAsArray().map(async (object) => {
+          // prom-client's MetricObject type leaves out what every metric has: get() and its label names.
+          const metric = object as unknown as {
+            get(): Promise<{ name: string; type: string }>;
+            labelNames?: readonly string[];
+          };
           const { name, type } = await metric.get();
-          const labels = [...((metric as unknown as { labelNames?: readonly string[] }).labelNames ?? [])];
+          const labels = [...(metric.labelNames ?? [])];
           return [name, { type, labels }] as const;
         }),
       ),
