@@ -200,6 +200,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     queryLimits: options.queryLimits ?? defaultQueryLimits,
     subgraphUrl,
     shared: options.sharedSubscriptions ?? defaultSharedSubscriptions,
+    trustedProxies: options.trustedProxies,
   });
 
   mountHealthRoutes(app, {}, health);

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import type { BlockList } from 'node:net';
 import type { ApolloGateway } from '@apollo/gateway';
 import type { ApolloServer } from '@apollo/server';
 import {
+  clientAddressOf,
   closeAtTokenExpiry,
   formatError,
   type GraphQLWsExecutionResult,
@@ -73,6 +75,8 @@ export interface SubscriptionServerOptions {
   queryLimits: QueryLimits;
   subgraphUrl: (name: string, composedUrl: string | undefined) => string;
   shared: Readonly<Record<string, 'ADMIN' | 'CUSTOMER'>>;
+  /** As for HTTP: behind a trusted proxy, anonymous callers are limited by their X-Forwarded-For address. */
+  trustedProxies?: BlockList | undefined;
 }
 
 export interface SubscriptionServer {
@@ -286,7 +290,11 @@ export function serveSubscriptions(options: SubscriptionServerOptions): Subscrip
           const viewer = await tokenVerifier.fromAuthorizationHeader(authorization);
           ctx.extra.authorization = authorization || undefined;
           ctx.extra.viewer = viewer;
-          ctx.extra.address = ctx.extra.request.socket.remoteAddress;
+          ctx.extra.address = clientAddressOf(
+            ctx.extra.request.socket.remoteAddress,
+            ctx.extra.request.headers['x-forwarded-for'],
+            options.trustedProxies,
+          );
           // The upgrade request (headers and all) is not needed past this point: with thousands of open
           // sockets, keeping one each is memory for nothing.
           (ctx.extra as { request: unknown }).request = undefined;

@@ -338,7 +338,10 @@ describe('order events', () => {
     const history = await payments.prisma.paymentStatusHistory.findMany({
       where: { paymentId: captured.id, status: 'CAPTURED' },
     });
-    expect(history).toMatchObject([{ source: 'EVENT', notes: 'captured on shipment' }]);
+    // Captured once: by the order.shipped handler, or by Stripe's payment_intent.succeeded webhook when that
+    // arrives before the handler's own write (the two race; whichever is second changes nothing).
+    expect(history).toHaveLength(1);
+    expect(history[0]?.source).toMatch(/^(EVENT|WEBHOOK)$/);
   });
 
   it('order.cancelled before capture cancels the intent at Stripe → CANCELLED', async () => {
