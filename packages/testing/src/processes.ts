@@ -219,11 +219,20 @@ export async function startSubgraphProcesses(
     cleanups.push(() => kafka.cleanup());
     const locals: LocalServices[] = [];
     cleanups.push(() => Promise.all(locals.map((l) => l.stop())));
-    const earlier: Record<string, string> = {};
+    // Every subgraph's port, database and local services first; then all of them seed and start at once (a
+    // subgraph that needs another while seeding, inventory asking products for the catalogue, waits for it).
+    const prepared: {
+      definition: AnySubgraph;
+      url: string;
+      env: Record<string, string>;
+      local?: LocalServices;
+    }[] = [];
+    const urls: Record<string, string> = {};
     for (const definition of await loadSubgraphs()) {
       const logger = testLogger(`drill-${definition.name}`);
       const port = await ownPort();
       const url = `http://127.0.0.1:${port}/graphql`;
+      urls[`${definition.name.toUpperCase()}_URL`] = url;
       const uses = new Set(definition.env.uses);
       const env: Record<string, string> = {
         NODE_ENV: 'test',
@@ -234,8 +243,6 @@ export async function startSubgraphProcesses(
         HOST: '127.0.0.1',
         PORT: String(port),
         METRICS_PORT: String(await ownPort()),
-        ...earlier,
-        ...options.env?.[definition.name],
       };
       let database: TestDatabase | undefined;
       if (uses.has('postgres')) {
@@ -257,20 +264,32 @@ export async function startSubgraphProcesses(
         locals.push(local);
         Object.assign(env, local.env);
       }
-      await seedSubgraph(definition, { env, logger });
-      const started = subgraphProcess(definition, url, env, database);
-      subgraphs[definition.name] = started;
-      await started.start();
-      await local?.afterLaunch?.(url);
-      if (options.instances === 2) {
-        const replicaUrl = `http://127.0.0.1:${await ownPort()}/graphql`;
-        const replicaEnv = { ...env, PORT: new URL(replicaUrl).port, METRICS_PORT: String(await ownPort()) };
-        const replica = subgraphProcess(definition, replicaUrl, replicaEnv, database);
-        replicas[definition.name] = replica;
-        await replica.start();
-      }
-      earlier[`${definition.name.toUpperCase()}_URL`] = url;
+      subgraphs[definition.name] = subgraphProcess(definition, url, env, database);
+      prepared.push({ definition, url, env, ...(local ? { local } : {}) });
     }
+    const starts = await Promise.allSettled(
+      prepared.map(async ({ definition, url, env, local }) => {
+        // Every other subgraph's URL, then the drill's own settings for this one.
+        Object.assign(env, { ...urls, ...env, ...options.env?.[definition.name] });
+        const started = subgraphs[definition.name] as SubgraphProcess;
+        await seedSubgraph(definition, { env, logger: testLogger(`drill-${definition.name}`) });
+        await started.start();
+        await local?.afterLaunch?.(url);
+        if (options.instances === 2) {
+          const replicaUrl = `http://127.0.0.1:${await ownPort()}/graphql`;
+          const replicaEnv = {
+            ...env,
+            PORT: new URL(replicaUrl).port,
+            METRICS_PORT: String(await ownPort()),
+          };
+          const replica = subgraphProcess(definition, replicaUrl, replicaEnv, started.database);
+          replicas[definition.name] = replica;
+          await replica.start();
+        }
+      }),
+    );
+    const failed = starts.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
     const replayAll = async (groups: readonly string[]) => {
       let replayed = 0;
       let waiting = 0;
