@@ -193,7 +193,8 @@ export async function launchSubgraph(
     // Stopped after the background parts, so the last scrapes still see them.
     const metricsListen = metricsListenOf(config as Parameters<typeof metricsListenOf>[0]);
     // A free port asked for the service (tests) means a free one for its metrics too, unless one was set.
-    if (metricsListen && options.port === 0 && options.env?.METRICS_PORT === undefined) metricsListen.port = 0;
+    if (metricsListen && options.port === 0 && options.env?.METRICS_PORT === undefined)
+      metricsListen.port = 0;
     const metricsServer = metricsListen && (await startMetricsServer(metrics, { ...metricsListen, logger }));
     if (metricsServer) shutdown.register('metrics server', metricsServer.stop);
     for (const part of background) shutdown.register(part.name, await part.start());
