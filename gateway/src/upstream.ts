@@ -7,6 +7,7 @@ import {
   inSpan,
   type Logger,
   REQUEST_ID_HEADER,
+  refusalCodes,
   SpanKind,
   signForwardedClient,
   spanAttributes,
@@ -23,27 +24,8 @@ export interface GatewayContext {
   clientAddress?: string | undefined;
 }
 
-// A subgraph refusing the client's request with one of these (401 for a token that expired on the way, 403,
-// 400 for input) is passed on with its message, code and status; any other failure is ours and is masked.
-/**
- * Codes a subgraph gives on purpose and a client may act on (its input, its rights, its limits); anything else
- * from upstream is ours and masked. Shared by HTTP fetches and upstream subscriptions.
- */
-export const forwardedCodes: ReadonlySet<string> = new Set([
-  'BAD_USER_INPUT',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'CONFLICT',
-  'RATE_LIMITED',
-  'SERVICE_UNAVAILABLE',
-  'REQUEST_TIMEOUT',
-  'QUERY_TOO_LARGE',
-  'QUERY_TOO_COMPLEX',
-  'TOO_MANY_ALIASES',
-  'TOO_MANY_ROOT_FIELDS',
-]);
-
+// A subgraph refusing the client's request (its input, its rights, its limits: the kit's refusalCodes) is passed
+// on with its message, code and status; any other failure is ours and is masked (upstream subscriptions too).
 function firstCodedError(body: unknown): { message: string; code: string } | undefined {
   if (typeof body !== 'object' || body === null || !('errors' in body) || !Array.isArray(body.errors)) {
     return undefined;
@@ -52,7 +34,7 @@ function firstCodedError(body: unknown): { message: string; code: string } | und
     if (typeof error !== 'object' || error === null) continue;
     const { message, extensions } = error as { message?: unknown; extensions?: { code?: unknown } };
     const code = extensions?.code;
-    if (typeof message === 'string' && typeof code === 'string' && forwardedCodes.has(code)) {
+    if (typeof message === 'string' && typeof code === 'string' && refusalCodes.has(code)) {
       return { message, code };
     }
   }

@@ -1,6 +1,5 @@
-import { createGraphQLWsClient, type GraphQLWsClient, type Logger, WebSocket } from '@shop/kit';
+import { createGraphQLWsClient, type GraphQLWsClient, type Logger, refusalCodes, WebSocket } from '@shop/kit';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { forwardedCodes } from '../upstream';
 import { subscriptionError } from './errors';
 
 export interface UpstreamRequest {
@@ -41,7 +40,7 @@ export function clientErrorFromUpstream(
   logger: Logger,
 ): GraphQLError {
   const code = error.extensions?.code;
-  if (typeof code === 'string' && forwardedCodes.has(code)) {
+  if (typeof code === 'string' && refusalCodes.has(code)) {
     return new GraphQLError(error.message, { extensions: { code } });
   }
   logger.error({ subgraph, error }, 'subgraph subscription failed');

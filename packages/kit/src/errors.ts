@@ -60,6 +60,26 @@ export type HttpErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTERNAL_SERVER_ERROR';
 
+/**
+ * Codes a service answers on purpose about the request it was sent: the caller's input, rights and limits. A
+ * gateway passes these on from a subgraph (anything else from upstream is its own failure, masked).
+ */
+const refusalCodeList: readonly ClientErrorCode[] = [
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
+  'REQUEST_TIMEOUT',
+  'QUERY_TOO_LARGE',
+  'QUERY_TOO_COMPLEX',
+  'TOO_MANY_ALIASES',
+  'TOO_MANY_ROOT_FIELDS',
+];
+export const refusalCodes: ReadonlySet<string> = new Set(refusalCodeList);
+
 /** Codes a client may act on: errors with any other code are our failures, masked before they leave. */
 export const clientErrorCodes: ReadonlySet<string> = new Set<ClientErrorCode>([
   'BAD_REQUEST',
@@ -68,20 +88,9 @@ export const clientErrorCodes: ReadonlySet<string> = new Set<ClientErrorCode>([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'OPERATION_RESOLUTION_FAILURE',
-  'QUERY_TOO_LARGE',
-  'QUERY_TOO_COMPLEX',
-  'TOO_MANY_ALIASES',
-  'TOO_MANY_ROOT_FIELDS',
-  'REQUEST_TIMEOUT',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
-  'BAD_USER_INPUT',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'CONFLICT',
-  'RATE_LIMITED',
-  'SERVICE_UNAVAILABLE',
+  ...refusalCodeList,
 ]);
 
 /** The codes services throw (AppError). */

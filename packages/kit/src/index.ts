@@ -51,6 +51,7 @@ export {
   forbidden,
   type HttpErrorCode,
   notFound,
+  refusalCodes,
   requestError,
   toGraphQLError,
   unauthenticated,
