@@ -1,12 +1,4 @@
-import {
-  type GraphQLResponse,
-  postGraphQL,
-  registerUser,
-  snapshotDatabase,
-  snapshotRedis,
-  subscribeOverWs,
-  waitFor,
-} from '@shop/testing';
+import { type GraphQLResponse, postGraphQL, registerUser, subscribeOverWs, waitFor } from '@shop/testing';
 import { Kind, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -21,7 +13,14 @@ import {
   operations,
   type Policy,
 } from './authorization-matrix-policy';
-import { demo, startTestSupergraph, type TestSupergraph } from './supergraph';
+import {
+  demo,
+  type SupergraphSnapshot,
+  settledSnapshot,
+  snapshotSupergraph,
+  startTestSupergraph,
+  type TestSupergraph,
+} from './supergraph';
 
 // The authorisation matrix of issue 14: every root operation of the composed supergraph × {anonymous, customer
 // A, customer B, admin}, through the gateway and straight to the subgraph that owns it (subgraphs check callers
@@ -180,31 +179,11 @@ describe('the authorisation matrix (every operation × anonymous, customer A, cu
   let secretsOfA: string[];
   const tokens: Partial<Record<Caller, string>> = {};
 
-  const snapshotAll = async () => {
-    const snapshot: Record<string, unknown> = {};
-    for (const [name, subgraph] of Object.entries(supergraph.subgraphs)) {
-      if (subgraph.database) snapshot[name] = await snapshotDatabase(subgraph.database.url);
-    }
-    const redis = Object.values(supergraph.subgraphs).find((subgraph) => subgraph.redis)?.redis?.redis;
-    if (redis) snapshot.redis = await snapshotRedis(redis);
-    return snapshot;
-  };
-
-  /** Waits until two snapshots a moment apart agree: events, relays and jobs of the fixtures have finished. */
-  const settled = async () => {
-    let last = JSON.stringify(await snapshotAll());
-    await waitFor(
-      'the supergraph to be quiet',
-      async () => {
-        const now = JSON.stringify(await snapshotAll());
-        const same = now === last;
-        last = now;
-        return same;
-      },
-      { timeoutMs: 60_000, intervalMs: 1_000 },
-    );
-    return JSON.parse(last) as Record<string, unknown>;
-  };
+  /** Every store by name: each subgraph's database, and `redis`. */
+  const stores = ({ databases, redis }: SupergraphSnapshot): Record<string, unknown> => ({
+    ...databases,
+    redis,
+  });
 
   beforeAll(async () => {
     supergraph = await startTestSupergraph({ env: RELAXED_LIMITS });
@@ -470,11 +449,12 @@ describe('the authorisation matrix (every operation × anonymous, customer A, cu
 
   it('refuses every caller the policy refuses, with a refusal and no change anywhere; lets the others through', async () => {
     const started = Date.now();
-    const before = await settled();
+    // Waits until the fixtures' events, relays and jobs have finished.
+    const before = stores(await settledSnapshot(supergraph, { timeoutMs: 60_000, intervalMs: 1_000 }));
     const settledAt = Date.now();
     const refused = await judge(await callsFor((policy, caller) => !allows(policy, caller)));
     const refusedAt = Date.now();
-    const after = await snapshotAll();
+    const after = stores(await snapshotSupergraph(supergraph));
     const changed = Object.keys({ ...before, ...after }).filter(
       (store) => JSON.stringify(before[store]) !== JSON.stringify(after[store]),
     );

@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { ShopClient } from '@shop/client';
 import {
+  type DatabaseSnapshot,
+  snapshotDatabase,
+  snapshotRedis,
   startTestSubgraphs,
   type TestKafka,
   type TestKeys,
   type TestSubgraph,
   testLogger,
+  waitFor,
 } from '@shop/testing';
 import { composeSupergraph } from '../src/compose';
 import { type GatewayOptions, type RunningGateway, startGateway } from '../src/gateway';
@@ -77,4 +81,55 @@ export async function startTestSupergraph(
     await started.stop();
     throw error;
   }
+}
+
+export interface SupergraphSnapshot {
+  databases: Record<string, DatabaseSnapshot>;
+  redis: Record<string, string>;
+}
+
+/** Every subgraph's database and the Redis they share (keys matching `ignoreRedisKeys` left out). */
+export async function snapshotSupergraph(
+  supergraph: TestSupergraph,
+  options: { ignoreRedisKeys?: RegExp } = {},
+): Promise<SupergraphSnapshot> {
+  const subgraphs = Object.entries(supergraph.subgraphs);
+  const databases = Object.fromEntries(
+    await Promise.all(
+      subgraphs.flatMap(([name, subgraph]) =>
+        subgraph.database
+          ? [snapshotDatabase(subgraph.database.url).then((tables) => [name, tables] as const)]
+          : [],
+      ),
+    ),
+  );
+  const client = subgraphs.find(([, subgraph]) => subgraph.redis)?.[1].redis?.redis;
+  if (!client) throw new Error('no subgraph uses Redis');
+  const ignored = options.ignoreRedisKeys;
+  const redis = Object.fromEntries(
+    Object.entries(await snapshotRedis(client)).filter(([key]) => !ignored?.test(key)),
+  );
+  return { databases, redis };
+}
+
+/**
+ * Waits until two snapshots a moment apart agree (the events, relays and jobs of what came before have
+ * finished) and returns that snapshot.
+ */
+export async function settledSnapshot(
+  supergraph: TestSupergraph,
+  options: { ignoreRedisKeys?: RegExp; timeoutMs?: number; intervalMs?: number } = {},
+): Promise<SupergraphSnapshot> {
+  const { timeoutMs = 30_000, intervalMs = 500, ...snapshotOptions } = options;
+  let last = JSON.stringify(await snapshotSupergraph(supergraph, snapshotOptions));
+  return waitFor(
+    'the supergraph to settle',
+    async () => {
+      const now = JSON.stringify(await snapshotSupergraph(supergraph, snapshotOptions));
+      const same = now === last;
+      last = now;
+      return same && (JSON.parse(now) as SupergraphSnapshot);
+    },
+    { timeoutMs, intervalMs },
+  );
 }
