@@ -1,4 +1,4 @@
-import { postGraphQL, waitFor } from '@shop/testing';
+import { graphqlData, waitFor } from '@shop/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { address } from './checkout-support';
 import { demo, startTestSupergraph, type TestSupergraph } from './supergraph';
@@ -44,11 +44,8 @@ describe('entity batching through the gateway (N+1)', () => {
     await supergraph?.stop();
   });
 
-  async function send<D>(query: string, variables: Record<string, unknown> = {}): Promise<D> {
-    const result = await postGraphQL<D>(supergraph.gateway.url, query, variables, token);
-    if (!result.data || result.errors) throw new Error(JSON.stringify(result.errors));
-    return result.data;
-  }
+  const send = <D>(query: string, variables: Record<string, unknown> = {}) =>
+    graphqlData<D>(supergraph.gateway.url, query, variables, token);
 
   async function placeOrder(lines: number): Promise<void> {
     const items = productIds.slice(0, lines).map((productId) => ({ productId, quantity: 1 }));

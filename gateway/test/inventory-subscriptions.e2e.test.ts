@@ -1,7 +1,8 @@
-import { createGraphQLWsClient, type GraphQLWsClient, WebSocket } from '@shop/kit';
 import {
-  postGraphQL,
+  graphqlData,
+  type Subscribed,
   startTestReplica,
+  subscribeOverWs,
   type TestSubgraph,
   testLogger,
   uniqueSku,
@@ -33,7 +34,7 @@ type Alert = {
 describe('inventory subscriptions through the gateway', () => {
   let supergraph: TestSupergraph;
   let admin: string;
-  const clients: GraphQLWsClient[] = [];
+  const subscriptions: Subscribed<Alert>[] = [];
 
   beforeAll(async () => {
     supergraph = await startTestSupergraph({ only: ['users', 'products', 'inventory'] });
@@ -41,35 +42,17 @@ describe('inventory subscriptions through the gateway', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(clients.map((client) => client.dispose()));
+    await Promise.all(subscriptions.map((subscription) => subscription.close()));
     await supergraph?.stop();
   });
 
-  async function send<D>(
-    query: string,
-    variables: Record<string, unknown>,
-    gateway: RunningGateway = supergraph.gateway,
-  ): Promise<D> {
-    const result = await postGraphQL<D>(gateway.url, query, variables, admin);
-    if (!result.data || result.errors) throw new Error(JSON.stringify(result.errors));
-    return result.data;
-  }
+  const send = <D>(query: string, variables: Record<string, unknown>, gateway = supergraph.gateway) =>
+    graphqlData<D>(gateway.url, query, variables, admin);
 
   function subscribe(token: string, gateway: RunningGateway = supergraph.gateway) {
-    const client = createGraphQLWsClient({
-      url: gateway.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${token}` },
-    });
-    clients.push(client);
-    const values: Alert[] = [];
-    const errors: unknown[] = [];
-    client.subscribe(
-      { query: ALERTS },
-      { next: (value) => values.push(value as Alert), error: (e) => errors.push(e), complete: () => {} },
-    );
-    return { values, errors };
+    const subscription = subscribeOverWs<Alert>(gateway.wsUrl, ALERTS, {}, token);
+    subscriptions.push(subscription);
+    return subscription;
   }
 
   it('lowStockAlerts reaches every admin once per crossing, hydrated with product fields, over one upstream', async () => {
@@ -142,7 +125,7 @@ describe('inventory subscriptions through the gateway', () => {
 
   it('with two inventory instances behind two gateways, every subscriber gets every alert exactly once', async () => {
     // The earlier tests' subscribers leave first, so the stream counts below are this test's.
-    await Promise.all(clients.splice(0).map((client) => client.dispose()));
+    await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
     await waitFor(
       'the earlier subscriptions to end',
       () => supergraph.gateway.subscriptions.streams.stats().subscribers === 0,
@@ -220,7 +203,7 @@ describe('inventory subscriptions through the gateway', () => {
         expect(gateway.subscriptions.streams.stats()).toMatchObject({ streams: 1, subscribers: 2 });
       }
     } finally {
-      await Promise.all(clients.splice(0).map((client) => client.dispose()));
+      await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
       await second.stop();
       await replica.stop();
     }

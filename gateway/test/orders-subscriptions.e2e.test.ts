@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { createGraphQLWsClient, type GraphQLWsClient, WebSocket } from '@shop/kit';
-import { postGraphQL, uniqueEmail, uniqueSku, waitFor } from '@shop/testing';
+import {
+  graphqlData,
+  type Subscribed,
+  subscribeOverWs,
+  uniqueEmail,
+  uniqueSku,
+  waitFor,
+} from '@shop/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { untilFeedDelivers } from './checkout-support';
 import { startTestSupergraph, type TestSupergraph } from './supergraph';
 
 // The acceptance of the subscriptions issue for orders: orderStatusChanged through the gateway, served by the
@@ -22,73 +29,32 @@ type Change = {
 
 describe('orderStatusChanged through the gateway', () => {
   let supergraph: TestSupergraph;
-  const clients: GraphQLWsClient[] = [];
-  let producer: Awaited<ReturnType<TestSupergraph['kafka']['connection']['producer']>> | undefined;
+  const subscriptions: Subscribed<Change>[] = [];
 
   beforeAll(async () => {
     supergraph = await startTestSupergraph({ only: ['users', 'products', 'orders'] });
-    producer = await supergraph.kafka.connection.producer();
   });
 
   afterAll(async () => {
-    await Promise.all(clients.map((client) => client.dispose()));
-    await producer?.disconnect();
+    await Promise.all(subscriptions.map((subscription) => subscription.close()));
     await supergraph?.stop();
   });
 
-  async function send<D>(query: string, variables: Record<string, unknown>, token: string): Promise<D> {
-    const result = await postGraphQL<D>(supergraph.gateway.url, query, variables, token);
-    if (!result.data || result.errors) throw new Error(JSON.stringify(result.errors));
-    return result.data;
-  }
+  const send = <D>(query: string, variables: Record<string, unknown>, token: string) =>
+    graphqlData<D>(supergraph.gateway.url, query, variables, token);
 
   function subscribe(token: string, orderId: string) {
-    const client = createGraphQLWsClient({
-      url: supergraph.gateway.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${token}` },
-    });
-    clients.push(client);
-    const values: Change[] = [];
-    const errors: unknown[] = [];
-    client.subscribe(
-      { query: STATUS_CHANGED, variables: { orderId } },
-      {
-        next: (value) => values.push(value as unknown as Change),
-        error: (e) => errors.push(e),
-        complete: () => {},
-      },
+    const subscription = subscribeOverWs<Change>(
+      supergraph.gateway.wsUrl,
+      STATUS_CHANGED,
+      { orderId },
+      token,
     );
-    return { values, errors };
+    subscriptions.push(subscription);
+    return subscription;
   }
 
   const isProbe = (value: Change) => value.data?.orderStatusChanged.reason === 'PROBE';
-
-  /** graphql-ws does not say when the subgraph registered a subscription: publish harmless probes until seen. */
-  async function untilSubscribed(values: Change[], orderId: string, userId: string) {
-    await waitFor(
-      'the subscription to reach the feed',
-      async () => {
-        if (values.some(isProbe)) return true;
-        const event = {
-          id: randomUUID(),
-          type: 'order.status-changed',
-          version: 1,
-          occurredAt: new Date().toISOString(),
-          source: 'orders',
-          correlationId: randomUUID(),
-          data: { orderId, userId, from: 'PENDING', to: 'PENDING', reason: 'PROBE' },
-        };
-        await producer?.send({
-          topic: supergraph.kafka.connection.topic('order.status-changed'),
-          messages: [{ key: orderId, value: JSON.stringify(event) }],
-        });
-        return false;
-      },
-      { timeoutMs: 30_000, intervalMs: 300 },
-    );
-  }
 
   it("streams the owner's order states with product fields, and refuses another customer", async () => {
     const admin = await supergraph.keys.tokenFor('ADMIN');
@@ -117,7 +83,12 @@ describe('orderStatusChanged through the gateway', () => {
     expect(JSON.stringify([...stranger.values, ...stranger.errors])).toMatch(/NOT_FOUND|FORBIDDEN/);
 
     const mine = subscribe(owner, placeOrder.id);
-    await untilSubscribed(mine.values, placeOrder.id, viewer.userId);
+    await untilFeedDelivers(
+      supergraph,
+      'order.status-changed',
+      { orderId: placeOrder.id, userId: viewer.userId, from: 'PENDING', to: 'PENDING', reason: 'PROBE' },
+      () => mine.values.some(isProbe),
+    );
     await send(CANCEL, { id: placeOrder.id }, owner);
     const real = () => mine.values.filter((value) => !isProbe(value));
     await waitFor('the cancellation', () => real().length > 0);

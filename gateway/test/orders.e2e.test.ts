@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createGraphQLWsClient, type GraphQLWsClient, WebSocket } from '@shop/kit';
-import { postGraphQL, registerUser, waitFor } from '@shop/testing';
+import { graphqlData, postGraphQL, registerUser, waitFor } from '@shop/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demo, startTestSupergraph, type TestSupergraph } from './supergraph';
 
@@ -48,11 +48,8 @@ describe('orders through the gateway', () => {
     await supergraph?.stop();
   });
 
-  async function send<D>(query: string, variables: Record<string, unknown>, as?: string): Promise<D> {
-    const result = await postGraphQL<D>(supergraph.gateway.url, query, variables, as);
-    if (!result.data || result.errors) throw new Error(JSON.stringify(result.errors));
-    return result.data;
-  }
+  const send = <D>(query: string, variables: Record<string, unknown>, as?: string) =>
+    graphqlData<D>(supergraph.gateway.url, query, variables, as);
 
   it('places an order whose lines and customer come from products and users, listed in me.orders', async () => {
     const [first] = products;

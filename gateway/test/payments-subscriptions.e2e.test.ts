@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createGraphQLWsClient, type GraphQLWsClient, WebSocket } from '@shop/kit';
-import { postGraphQL, uniqueEmail, uniqueSku, waitFor } from '@shop/testing';
+import {
+  graphqlData,
+  type Subscribed,
+  subscribeOverWs,
+  uniqueEmail,
+  uniqueSku,
+  waitFor,
+} from '@shop/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestSupergraph, type TestSupergraph } from './supergraph';
 
@@ -23,42 +29,24 @@ type Change = { data?: { paymentStatusChanged: { from: string; to: string } } | 
 
 describe('paymentStatusChanged through the gateway', () => {
   let supergraph: TestSupergraph;
-  const clients: GraphQLWsClient[] = [];
+  const subscriptions: Subscribed<Change>[] = [];
 
   beforeAll(async () => {
     supergraph = await startTestSupergraph({ only: ['users', 'products', 'orders', 'payments'] });
   });
 
   afterAll(async () => {
-    await Promise.all(clients.map((client) => client.dispose()));
+    await Promise.all(subscriptions.map((subscription) => subscription.close()));
     await supergraph?.stop();
   });
 
-  async function send<D>(query: string, variables: Record<string, unknown>, token: string): Promise<D> {
-    const result = await postGraphQL<D>(supergraph.gateway.url, query, variables, token);
-    if (!result.data || result.errors) throw new Error(JSON.stringify(result.errors));
-    return result.data;
-  }
+  const send = <D>(query: string, variables: Record<string, unknown>, token: string) =>
+    graphqlData<D>(supergraph.gateway.url, query, variables, token);
 
   function subscribe(token: string, orderId: string) {
-    const client = createGraphQLWsClient({
-      url: supergraph.gateway.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${token}` },
-    });
-    clients.push(client);
-    const values: Change[] = [];
-    const errors: unknown[] = [];
-    client.subscribe(
-      { query: CHANGED, variables: { orderId } },
-      {
-        next: (value) => values.push(value as unknown as Change),
-        error: (e) => errors.push(e),
-        complete: () => {},
-      },
-    );
-    return { values, errors };
+    const subscription = subscribeOverWs<Change>(supergraph.gateway.wsUrl, CHANGED, { orderId }, token);
+    subscriptions.push(subscription);
+    return subscription;
   }
 
   it('streams PENDING -> AUTHORIZED -> CAPTURED to the owner and refuses another customer', async () => {

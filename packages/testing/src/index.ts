@@ -44,6 +44,7 @@ export {
   codes,
   createTestKeys,
   type GraphQLResponse,
+  graphqlData,
   postGraphQL,
   startTestReplica,
   startTestSubgraph,

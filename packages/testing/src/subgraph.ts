@@ -75,6 +75,18 @@ export async function postGraphQL<D = Record<string, unknown>>(
   return { status: response.status, ...((await response.json()) as Omit<GraphQLResponse<D>, 'status'>) };
 }
 
+/** postGraphQL for a request that must succeed: its data, or an error naming the response's errors. */
+export async function graphqlData<D = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+): Promise<D> {
+  const result = await postGraphQL<D>(url, query, variables, token);
+  if (!result.data || result.errors) throw new Error(JSON.stringify(result.errors ?? result));
+  return result.data;
+}
+
 /** The error codes of a response, in order. */
 export function codes(response: {
   errors?: readonly { extensions?: Record<string, unknown> }[] | undefined;
