@@ -89,25 +89,29 @@ function satisfies(viewer: Viewer, scopes: string[][]): boolean {
   return scopes.some((all) => all.every((scope) => scope === viewer.role));
 }
 
+/** A field of an operation that has requirements: its coordinate and what it (or the type it returns) needs. */
+interface RequirementCheck {
+  coordinate: string;
+  requirement: Requirement;
+}
+
 /**
- * The refusal for an operation selecting something its caller may not: UNAUTHENTICATED (401) for an anonymous
- * caller, FORBIDDEN (403) for a signed-in one without the scope; undefined when everything is allowed. Every
- * field is checked, in fragments too, against its own requirements and those of the type it returns.
+ * Every requirement an operation meets on its way, in the order its fields are visited (fragments included, each
+ * once): what the viewer is then checked against. It depends only on the document, so it is worked out once.
  */
-export function authorizationRefusal(
+function requirementChecks(
   requirements: Requirements,
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
-  viewer: Viewer | undefined,
-): GraphQLError | undefined {
-  if (requirements.size === 0) return undefined;
+): RequirementCheck[] {
+  const checks: RequirementCheck[] = [];
+  if (requirements.size === 0) return checks;
   const fragments = new Map(
     document.definitions.flatMap((definition) =>
       definition.kind === Kind.FRAGMENT_DEFINITION ? [[definition.name.value, definition] as const] : [],
     ),
   );
-  let refusal: GraphQLError | undefined;
   const visited = new Set<string>();
   const check = (node: OperationDefinitionNode | NonNullable<ReturnType<typeof fragments.get>>) => {
     const typeInfo = new TypeInfo(schema);
@@ -117,25 +121,13 @@ export function authorizationRefusal(
         Field() {
           const parent = typeInfo.getParentType();
           const field = typeInfo.getFieldDef();
-          if (!parent || !field || refusal) return;
+          if (!parent || !field) return;
           const coordinate = `${parent.name}.${field.name}`;
           for (const requirement of [
             requirements.get(coordinate),
             requirements.get(getNamedType(field.type).name),
           ]) {
-            if (!requirement) continue;
-            if ((requirement.authenticated || requirement.scopes.length > 0) && !viewer) {
-              refusal = requestError('UNAUTHENTICATED', `You must be signed in to select ${coordinate}`, {
-                status: 401,
-              });
-              return;
-            }
-            if (viewer && requirement.scopes.some((scopes) => !satisfies(viewer, scopes))) {
-              refusal = requestError('FORBIDDEN', `You are not allowed to select ${coordinate}`, {
-                status: 403,
-              });
-              return;
-            }
+            if (requirement) checks.push({ coordinate, requirement });
           }
         },
         FragmentSpread(spread) {
@@ -149,7 +141,73 @@ export function authorizationRefusal(
     );
   };
   check(operation);
-  return refusal;
+  return checks;
+}
+
+/** The first check the viewer fails, as its refusal (UNAUTHENTICATED without a viewer, else FORBIDDEN). */
+function refusalOf(
+  checks: readonly RequirementCheck[],
+  viewer: Viewer | undefined,
+): GraphQLError | undefined {
+  for (const { coordinate, requirement } of checks) {
+    if ((requirement.authenticated || requirement.scopes.length > 0) && !viewer) {
+      return requestError('UNAUTHENTICATED', `You must be signed in to select ${coordinate}`, {
+        status: 401,
+      });
+    }
+    if (viewer && requirement.scopes.some((scopes) => !satisfies(viewer, scopes))) {
+      return requestError('FORBIDDEN', `You are not allowed to select ${coordinate}`, { status: 403 });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The refusal for an operation selecting something its caller may not: UNAUTHENTICATED (401) for an anonymous
+ * caller, FORBIDDEN (403) for a signed-in one without the scope; undefined when everything is allowed. Every
+ * field is checked, in fragments too, against its own requirements and those of the type it returns.
+ */
+export function authorizationRefusal(
+  requirements: Requirements,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  viewer: Viewer | undefined,
+): GraphQLError | undefined {
+  return refusalOf(requirementChecks(requirements, schema, document, operation), viewer);
+}
+
+/**
+ * Requirement checks per parsed document and operation. Apollo Server hands the same DocumentNode for the same
+ * query text (its document store), so a repeated operation is walked once; an entry is used only with the
+ * requirements and schema it was worked out for (a reloaded supergraph has new ones).
+ */
+class RequirementChecksCache {
+  private readonly byDocument = new WeakMap<
+    DocumentNode,
+    Map<
+      OperationDefinitionNode,
+      { requirements: Requirements; schema: GraphQLSchema; checks: RequirementCheck[] }
+    >
+  >();
+
+  checksFor(
+    requirements: Requirements,
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+  ): RequirementCheck[] {
+    let byOperation = this.byDocument.get(document);
+    if (!byOperation) {
+      byOperation = new Map();
+      this.byDocument.set(document, byOperation);
+    }
+    const known = byOperation.get(operation);
+    if (known && known.requirements === requirements && known.schema === schema) return known.checks;
+    const checks = requirementChecks(requirements, schema, document, operation);
+    byOperation.set(operation, { requirements, schema, checks });
+    return checks;
+  }
 }
 
 const requirementsByGateway = new WeakMap<ApolloGateway, { current: Requirements }>();
@@ -178,19 +236,15 @@ export function authorizationPlugin<TContext extends { authorization?: string | 
   tokenVerifier: TokenVerifier;
 }): ApolloServerPlugin<TContext> {
   requirementsOf(options.gateway); // listens from now on, before the first supergraph loads
+  const cache = new RequirementChecksCache();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ contextValue, document, operation, schema }) {
           if (!operation) return;
           const viewer = await options.tokenVerifier.fromAuthorizationHeader(contextValue.authorization);
-          const refusal = authorizationRefusal(
-            requirementsOf(options.gateway),
-            schema,
-            document,
-            operation,
-            viewer,
-          );
+          const checks = cache.checksFor(requirementsOf(options.gateway), schema, document, operation);
+          const refusal = refusalOf(checks, viewer);
           if (refusal) throw refusal;
         },
       };

@@ -1,6 +1,12 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { requestError } from '@shop/kit';
-import { type FragmentDefinitionNode, Kind, type SelectionSetNode } from 'graphql';
+import {
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 
 /** How deep an operation nests: its own fields, and selections inside introspection (`__schema`, `__type`). */
 export interface OperationDepth {
@@ -67,17 +73,32 @@ export function operationDepth(
  * getIntrospectionQuery() (15 deep) load the schema while a deliberately deep introspection query is refused.
  */
 export function depthLimitPlugin(maxDepth: number, maxIntrospectionDepth = 20): ApolloServerPlugin {
+  // Depth depends only on the document: Apollo Server hands the same DocumentNode for the same query text.
+  const depths = new WeakMap<DocumentNode, Map<OperationDefinitionNode, OperationDepth>>();
+  const depthOf = (document: DocumentNode, operation: OperationDefinitionNode): OperationDepth => {
+    let byOperation = depths.get(document);
+    if (!byOperation) {
+      byOperation = new Map();
+      depths.set(document, byOperation);
+    }
+    let depth = byOperation.get(operation);
+    if (!depth) {
+      const fragments = new Map(
+        document.definitions
+          .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
+          .map((d) => [d.name.value, d]),
+      );
+      depth = operationDepth(operation.selectionSet, fragments);
+      byOperation.set(operation, depth);
+    }
+    return depth;
+  };
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operation }) {
           if (!operation) return;
-          const fragments = new Map(
-            document.definitions
-              .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
-              .map((d) => [d.name.value, d]),
-          );
-          const depth = operationDepth(operation.selectionSet, fragments);
+          const depth = depthOf(document, operation);
           if (depth.fields > maxDepth) {
             throw requestError(
               'BAD_USER_INPUT',

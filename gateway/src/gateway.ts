@@ -29,6 +29,7 @@ import { acceptSecurityFeatures, authorizationPlugin } from './authorization';
 import { type ClientRateLimit, clientRateLimitPlugin } from './client-rate-limit';
 import { depthLimitPlugin } from './depth-limit';
 import { graphqlFastPath } from './http/graphql-fast-path';
+import { withCachedPlans } from './query-plan-executor';
 import {
   defaultSubscriptionLimits,
   type SubscriptionLimits,
@@ -159,7 +160,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const httpServer = createServer((req, res) => handle(req, res));
   const health: HealthState = { draining: false };
   const server = new ApolloServer<GatewayContext>({
-    gateway,
+    // Plans, shaping operations and operation checks once per parsed document (CachedPlanExecutor).
+    gateway: withCachedPlans(gateway),
     introspection: true,
     // Clients get codes and messages, never stack traces or internal addresses (logged here instead).
     includeStacktraceInErrorResponses: false,

@@ -162,6 +162,7 @@ export {
   type Tracing,
   type TracingSettings,
   traceCarrier,
+  tracingEnabled,
   tracingSettings,
 } from './tracing';
 export { parseInput } from './validation';

@@ -50,7 +50,25 @@ export function findNul(value: unknown): (string | number)[] | undefined {
   return findText(value, hasNul);
 }
 
+// Which tests a document's string literals pass, per document and test: a server hands the same DocumentNode for
+// the same query text (Apollo's document store), so a repeated operation is scanned once, not per request.
+const scanned = new WeakMap<DocumentNode, Map<(text: string) => boolean, boolean>>();
+
 function documentHas(document: DocumentNode, test: (text: string) => boolean): boolean {
+  let results = scanned.get(document);
+  if (!results) {
+    results = new Map();
+    scanned.set(document, results);
+  }
+  let found = results.get(test);
+  if (found === undefined) {
+    found = scanDocument(document, test);
+    results.set(test, found);
+  }
+  return found;
+}
+
+function scanDocument(document: DocumentNode, test: (text: string) => boolean): boolean {
   let found = false;
   visit(document, {
     StringValue(node) {
