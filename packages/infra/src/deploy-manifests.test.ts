@@ -11,6 +11,8 @@ import {
   contractMetricsPorts,
   dashboardProblems,
   deploymentProblems,
+  type IngressRoute,
+  ingressProblems,
   type KubeObject,
   prometheusTargets,
   renderKustomization,
@@ -188,6 +190,53 @@ describe('deploy/k8s, rendered offline', () => {
         'products: HOST is 127.0.0.1: a pod must listen on 0.0.0.0',
         'cart: no PodDisruptionBudget selects its pods',
       ]),
+    );
+  });
+
+  // Clients reach the gateway (HTTP and websocket on one path) and Stripe reaches payments' webhook; nothing else.
+  const routes: IngressRoute[] = [
+    { path: '/graphql', service: 'gateway', port: 'http' },
+    { path: '/webhooks/stripe', service: 'payments', port: 'http' },
+  ];
+
+  it.each(['base', 'local'] as const)(
+    '%s: the Ingress routes /graphql and the Stripe webhook only',
+    (which) => {
+      expect(ingressProblems(rendered[which], routes)).toEqual([]);
+    },
+  );
+
+  it('fails an Ingress that routes to a missing port or an unexpected path', () => {
+    const objects = structuredClone(rendered.local);
+    const ingress = byName(objects, 'Ingress', 'shop') as unknown as {
+      spec: {
+        rules: { http: { paths: { path: string; backend: { service: { port: { name: string } } } }[] } }[];
+      };
+    };
+    const [graphql, webhook] = ingress.spec.rules[0]?.http.paths ?? [];
+    if (!graphql || !webhook) throw new Error('the Ingress has no paths');
+    graphql.backend.service.port.name = 'metrics-x';
+    webhook.path = '/metrics';
+    expect(ingressProblems(objects, routes)).toEqual([
+      'Ingress shop /graphql: Service gateway has no port metrics-x',
+      'Ingress shop routes /metrics, which is not an expected route',
+      '/graphql should go (Exact) to gateway:http',
+      'no Ingress routes /webhooks/stripe',
+    ]);
+  });
+
+  it('sends traces to the collector Service: the otel-collector name in base, the host in the local overlay', () => {
+    for (const which of ['base', 'local'] as const) {
+      const endpoint = byName(rendered[which], 'ConfigMap', 'shop-config').data.OTEL_EXPORTER_OTLP_ENDPOINT;
+      expect(endpoint).toBe('http://otel-collector:4318');
+    }
+    expect(byName(rendered.local, 'Service', 'otel-collector').spec.externalName).toBe(
+      'host.docker.internal',
+    );
+    const objects = structuredClone(rendered.local);
+    byName(objects, 'ConfigMap', 'shop-config').data.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://jaeger:4318';
+    expect(deploymentProblems(objects, expected, secret)).toContain(
+      'users: OTEL_EXPORTER_OTLP_ENDPOINT names host jaeger, which is no Service here',
     );
   });
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
@@ -346,6 +347,7 @@ const modelClasses: Record<string, new (data: never) => Validating> = {
   'apps/v1/Deployment': Deployment,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'networking.k8s.io/v1/Ingress': Ingress,
 };
 
 /** Each object against the Kubernetes OpenAPI schema of its kind (kubernetes-models' validate()). */
@@ -440,7 +442,8 @@ function hostsIn(key: string, value: string): string[] {
   if (key === 'SMTP_HOST') return value ? [value] : [];
   if (key === 'SUBGRAPH_URLS')
     return value.split(',').flatMap((pair) => hostsIn('URL', pair.split('=')[1] ?? ''));
-  if (/URL$/.test(key) && URL.canParse(value)) return [new URL(value).hostname];
+  if ((/URL$/.test(key) || /^OTEL_EXPORTER_OTLP_.*ENDPOINT$/.test(key)) && URL.canParse(value))
+    return [new URL(value).hostname];
   return [];
 }
 
@@ -781,4 +784,67 @@ export function dashboardProblems(
     }
   }
   return { problems, metrics: used };
+}
+
+/** A path an Ingress must route, and to which Service port (by name). */
+export interface IngressRoute {
+  path: string;
+  service: string;
+  port: string;
+}
+
+type IngressPath = {
+  path?: string;
+  pathType?: string;
+  backend?: { service?: { name?: string; port?: { name?: string; number?: number } } };
+};
+
+/**
+ * The way in: every expected route is an exact path of some Ingress to that Service's named port, every
+ * backend is a Service of the namespace with that port (not an ExternalName), and nothing else is routed.
+ */
+export function ingressProblems(objects: KubeObject[], expected: IngressRoute[]): string[] {
+  const problems: string[] = [];
+  const services = objects.filter((object) => object.kind === 'Service');
+  const routed = objects
+    .filter((object) => object.kind === 'Ingress')
+    .flatMap((ingress) =>
+      (
+        ((ingress.spec as Json | undefined)?.rules as { http?: { paths?: IngressPath[] } }[] | undefined) ??
+        []
+      )
+        .flatMap((rule) => rule.http?.paths ?? [])
+        .map((path) => ({ ingress: ingress.metadata.name, ...path })),
+    );
+  for (const route of routed) {
+    const name = route.backend?.service?.name;
+    const port = route.backend?.service?.port;
+    const target = services.find((service) => service.metadata.name === name);
+    const ports =
+      ((target?.spec as Json | undefined)?.ports as { name?: string; port: number }[] | undefined) ?? [];
+    if (!target || (target.spec as Json).type === 'ExternalName') {
+      problems.push(`Ingress ${route.ingress} ${route.path}: no Service ${name} of the namespace`);
+    } else if (
+      !ports.some((p) => (port?.name !== undefined ? p.name === port.name : p.port === port?.number))
+    ) {
+      problems.push(
+        `Ingress ${route.ingress} ${route.path}: Service ${name} has no port ${port?.name ?? port?.number}`,
+      );
+    }
+    if (!expected.some((e) => e.path === route.path)) {
+      problems.push(`Ingress ${route.ingress} routes ${route.path}, which is not an expected route`);
+    }
+  }
+  for (const route of expected) {
+    const found = routed.find((candidate) => candidate.path === route.path);
+    if (!found) problems.push(`no Ingress routes ${route.path}`);
+    else if (
+      found.pathType !== 'Exact' ||
+      found.backend?.service?.name !== route.service ||
+      found.backend?.service?.port?.name !== route.port
+    ) {
+      problems.push(`${route.path} should go (Exact) to ${route.service}:${route.port}`);
+    }
+  }
+  return problems;
 }
