@@ -231,10 +231,10 @@ export class NotificationsRepository {
 
   /** Records (or refreshes) an order's contact; the first order.placed wins, a replay changes nothing. */
   async saveOrderContact(contact: OrderContactRecord): Promise<void> {
-    await this.prisma.orderContact.upsert({
-      where: { orderId: contact.orderId },
-      create: { ...contact, total: new Prisma.Decimal(contact.total) },
-      update: {},
+    // One INSERT … ON CONFLICT DO NOTHING; an upsert with nothing to update was a SELECT and an INSERT.
+    await this.prisma.orderContact.createMany({
+      data: [{ ...contact, total: new Prisma.Decimal(contact.total) }],
+      skipDuplicates: true,
     });
   }
 
