@@ -1,4 +1,5 @@
-import { refuseDuplicates } from '@shop/db';
+import { randomUUID } from 'node:crypto';
+import { UniqueViolation } from '@shop/db';
 import { claimEvent, type Enqueue, type OutboxTransactionOptions, repositoryTransaction } from '@shop/events';
 import {
   type Payment,
@@ -86,6 +87,26 @@ function toRecord(row: Payment): PaymentRecord {
   };
 }
 
+/** A payments row as `lock` selects it by raw SQL (money as text, times as the driver returns them). */
+type LockedPaymentRow = Omit<PaymentRecord, 'createdAt' | 'updatedAt'> & {
+  createdAt: Date | string;
+  updatedAt: Date | string;
+};
+
+/** The columns of `LockedPaymentRow`, for raw statements that return a payment. */
+const paymentColumns = Prisma.sql`
+  id::text AS id, order_id::text AS "orderId", user_id::text AS "userId", amount::text AS amount,
+  currency::text AS currency, status::text AS status, payment_method AS "paymentMethod",
+  stripe_payment_intent_id AS "stripePaymentIntentId", idempotency_key AS "idempotencyKey",
+  captured_amount::text AS "capturedAmount", refunded_amount::text AS "refundedAmount",
+  failure_reason AS "failureReason", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+const dateOf = (value: Date | string): Date => (value instanceof Date ? value : new Date(value));
+
+function paymentOfRow(row: LockedPaymentRow): PaymentRecord {
+  return { ...row, createdAt: dateOf(row.createdAt), updatedAt: dateOf(row.updatedAt) };
+}
+
 function toChange(row: PaymentStatusHistory): StatusChangeRecord {
   return {
     id: row.id,
@@ -161,8 +182,17 @@ export class PaymentsRepository {
 
   /** Inside a transaction: the payment, its row locked until commit (every transition goes through this). */
   async lock(id: string): Promise<PaymentRecord | null> {
-    await this.prisma.$queryRaw`SELECT id FROM payments WHERE id = ${id}::uuid FOR UPDATE`;
-    return this.findById(id);
+    // The lock and the row in one statement (was two): every webhook and payment event comes through here.
+    const [row] = await this.prisma.$queryRaw<LockedPaymentRow[]>`
+      SELECT ${paymentColumns} FROM payments WHERE id = ${id}::uuid FOR UPDATE`;
+    return row === undefined ? null : paymentOfRow(row);
+  }
+
+  /** Inside a transaction: the payment of a Stripe PaymentIntent, its row locked until commit. */
+  async lockByIntentId(intentId: string): Promise<PaymentRecord | null> {
+    const [row] = await this.prisma.$queryRaw<LockedPaymentRow[]>`
+      SELECT ${paymentColumns} FROM payments WHERE stripe_payment_intent_id = ${intentId} FOR UPDATE`;
+    return row === undefined ? null : paymentOfRow(row);
   }
 
   /** The new PENDING payment, or null when the order has one already (the unique order id decides). */
@@ -173,12 +203,15 @@ export class PaymentsRepository {
     currency: string;
     metadata: Record<string, string>;
   }): Promise<PaymentRecord | null> {
-    const inserted = await this.prisma.payment.createMany({
-      data: [{ ...payment, amount: new Prisma.Decimal(payment.amount), status: 'PENDING' }],
-      skipDuplicates: true,
-    });
-    if (inserted.count === 0) return null;
-    return this.findByOrderId(payment.orderId);
+    // One statement that inserts and returns the row (createMany and a read of it were two).
+    const [row] = await this.prisma.$queryRaw<LockedPaymentRow[]>`
+      INSERT INTO payments (id, order_id, user_id, amount, currency, status, metadata, created_at, updated_at)
+      VALUES (${randomUUID()}::uuid, ${payment.orderId}::uuid, ${payment.userId}::uuid,
+              ${new Prisma.Decimal(payment.amount).toFixed()}::numeric, ${payment.currency}, 'PENDING',
+              ${JSON.stringify(payment.metadata)}::jsonb, now(), now())
+      ON CONFLICT DO NOTHING
+      RETURNING ${paymentColumns}`;
+    return row === undefined ? null : paymentOfRow(row);
   }
 
   async update(id: string, changes: PaymentChanges): Promise<PaymentRecord> {
@@ -279,6 +312,41 @@ export class PaymentsRepository {
   }
 
   /**
+   * createPaymentIntent's two reads in one round trip (it is asked again and again until the payment
+   * exists): the key's live log entry, as `findIdempotency`, and the order's payment, as `findByOrderId`.
+   */
+  async findIntentRequest(
+    userId: string,
+    key: string,
+    orderId: string,
+    now: Date,
+  ): Promise<{ logged: IdempotencyRecord | null; payment: PaymentRecord | null }> {
+    type Row = Partial<LockedPaymentRow> & {
+      logRequestHash: string | null;
+      logResponseData: unknown;
+      logExpiresAt: Date | string | null;
+    };
+    const [row] = await this.prisma.$queryRaw<Row[]>`
+      SELECT l.request_hash AS "logRequestHash", l.response_data AS "logResponseData",
+             l.expires_at AS "logExpiresAt", p.*
+      FROM (SELECT 1) AS one
+      LEFT JOIN idempotency_logs l ON l.user_id = ${userId}::uuid AND l.idempotency_key = ${key}
+      LEFT JOIN (SELECT ${paymentColumns} FROM payments WHERE order_id = ${orderId}::uuid) p ON true`;
+    if (row === undefined) throw new Error('a SELECT over (SELECT 1) returned no row');
+    const { logRequestHash, logResponseData, logExpiresAt, ...payment } = row;
+    const live = logRequestHash !== null && logExpiresAt !== null && dateOf(logExpiresAt) > now;
+    return {
+      logged: live
+        ? {
+            requestHash: logRequestHash,
+            responseData: typeof logResponseData === 'string' ? JSON.parse(logResponseData) : logResponseData,
+          }
+        : null,
+      payment: payment.id == null ? null : paymentOfRow(payment as LockedPaymentRow),
+    };
+  }
+
+  /**
    * Stores the response of a key. An expired row of the same key is replaced; a live one makes this throw
    * UniqueViolation (a concurrent request with the same key got there first).
    */
@@ -290,20 +358,18 @@ export class PaymentsRepository {
     expiresAt: Date;
     now: Date;
   }): Promise<void> {
-    await this.prisma.idempotencyLog.deleteMany({
-      where: { userId: entry.userId, idempotencyKey: entry.key, expiresAt: { lte: entry.now } },
-    });
-    await refuseDuplicates(() =>
-      this.prisma.idempotencyLog.create({
-        data: {
-          userId: entry.userId,
-          idempotencyKey: entry.key,
-          requestHash: entry.requestHash,
-          responseData: entry.responseData,
-          expiresAt: entry.expiresAt,
-        },
-      }),
-    );
+    // One statement (was a DELETE of the expired row, then an INSERT): a live row of the key makes it write
+    // nothing, after waiting for a concurrent writer of the same key to commit, as the unique index did.
+    const written = await this.prisma.$executeRaw`
+      INSERT INTO idempotency_logs (id, user_id, idempotency_key, request_hash, response_data, created_at, expires_at)
+      VALUES (${randomUUID()}::uuid, ${entry.userId}::uuid, ${entry.key}, ${entry.requestHash},
+              ${JSON.stringify(entry.responseData)}::jsonb, ${new Date().toISOString()}::timestamptz,
+              ${entry.expiresAt.toISOString()}::timestamptz)
+      ON CONFLICT (user_id, idempotency_key) DO UPDATE SET
+        id = EXCLUDED.id, request_hash = EXCLUDED.request_hash, response_data = EXCLUDED.response_data,
+        created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+      WHERE idempotency_logs.expires_at <= ${entry.now.toISOString()}::timestamptz`;
+    if (written === 0) throw new UniqueViolation(['user_id', 'idempotency_key']);
   }
 
   /** Deletes up to `limit` expired idempotency keys; returns how many. */

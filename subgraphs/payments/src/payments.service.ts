@@ -151,10 +151,13 @@ export class PaymentsService {
       .update(JSON.stringify({ operation: 'createPaymentIntent', orderId: orderId.toLowerCase() }))
       .digest('hex');
     const now = new Date();
-    const logged = await this.repository.findIdempotency(customer.userId, idempotencyKey, now);
+    const { logged, payment } = await this.repository.findIntentRequest(
+      customer.userId,
+      idempotencyKey,
+      orderId,
+      now,
+    );
     if (logged) return this.replay(logged, requestHash);
-
-    const payment = await this.repository.findByOrderId(orderId);
     if (payment === null) throw notFound('Payment of order', orderId);
     if (payment.userId !== customer.userId) {
       throw forbidden('Only the customer who placed the order may pay for it');
@@ -567,11 +570,11 @@ export class PaymentsService {
     const intent = event.data.object as Stripe.PaymentIntent;
     if (to === 'AUTHORIZED' && intent.status !== 'requires_capture')
       return `ignored: intent ${intent.status}`;
-    const found =
-      (await tx.findByIntentId(intent.id)) ??
-      (intent.metadata?.payment_id ? await tx.findById(intent.metadata.payment_id) : null);
-    if (!found) return 'ignored: no payment of ours';
-    const payment = (await tx.lock(found.id)) as PaymentRecord;
+    // Found and locked in one statement (was a read, then the lock and a second read).
+    const payment =
+      (await tx.lockByIntentId(intent.id)) ??
+      (intent.metadata?.payment_id ? await tx.lock(intent.metadata.payment_id) : null);
+    if (!payment) return 'ignored: no payment of ours';
     if (to === 'CAPTURED' && payment.status === 'CAPTURED') return 'ignored: already CAPTURED';
     const failureReason = intent.last_payment_error?.message ?? 'The payment failed';
     const moved = await this.transition(tx, enqueue, payment, to, 'WEBHOOK', {
