@@ -84,6 +84,8 @@ export class OutboxRelay {
   private readonly publisher: PeriodicJob;
   private readonly purger: PeriodicJob | undefined;
   private stopped: Promise<void> | undefined;
+  /** Set by `wake()`: the next run follows a local write, so rows are waiting and the cheap check is skipped. */
+  private woken = false;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.logger = options.logger.child({ component: 'outbox-relay' });
@@ -126,6 +128,12 @@ export class OutboxRelay {
 
   /** Publishes one batch; returns how many rows it published (0 when idle or another relay holds the lock). */
   async publishBatch(): Promise<number> {
+    // A poll first asks, in one statement outside any transaction, whether anything waits: idle, each poll
+    // was a transaction of four statements (BEGIN, the lock, the SELECT, COMMIT) every 250 ms per subgraph,
+    // most of the subgraphs' CPU while no one was ordering. A wake after a local write skips the question.
+    const woken = this.woken;
+    this.woken = false;
+    if (!woken && !(await this.hasUnpublished())) return 0;
     let published = 0;
     // Assigned inside the callback (a plain declaration would be narrowed to undefined below).
     let failed = undefined as OutboxRow[] | undefined;
@@ -158,6 +166,13 @@ export class OutboxRelay {
     }
     for (const row of sent ?? []) this.options.metrics?.published.inc({ topic: row.topic });
     return published;
+  }
+
+  private async hasUnpublished(): Promise<boolean> {
+    const { rows } = await this.pool.query<{ waiting: boolean }>(
+      'SELECT EXISTS (SELECT 1 FROM outbox_events WHERE published_at IS NULL) AS waiting',
+    );
+    return rows[0]?.waiting === true;
   }
 
   private async send(rows: OutboxRow[]): Promise<void> {
@@ -211,6 +226,7 @@ export class OutboxRelay {
 
   /** Publish now instead of at the next poll (after a local write: `onCommitted: () => relay.wake()`). */
   wake(): void {
+    this.woken = true;
     this.publisher.trigger();
   }
 
