@@ -54,33 +54,48 @@ export interface ProductCatalogOptions {
   cacheTtlMs?: number;
 }
 
+export interface CatalogRequestOptions {
+  /**
+   * The caller's own access token, forwarded as `Authorization: Bearer`: products then answers as it would
+   * answer that caller (an admin also sees inactive products). Such answers bypass the cache both ways, so
+   * one caller's view never reaches another.
+   */
+  token?: string | undefined;
+}
+
 /**
  * How a subgraph reads products from the products subgraph: one `_entities` request per call, whatever the
- * number of ids (products resolves references for anyone, in one SQL query). Unknown ids are absent from the
- * answer. With `cacheTtlMs`, recent answers are reused; `forget(id)` drops one (on `product.changed`).
+ * number of ids (products resolves references in one SQL query). Unknown ids are absent from the answer, and
+ * so are inactive ones unless `token` is an admin's. With `cacheTtlMs`, recent anonymous answers are reused;
+ * `forget(id)` drops one (on `product.changed`).
  */
 export class ProductCatalog {
   private readonly cache = new Map<string, { product: CatalogProduct | null; until: number }>();
 
   constructor(private readonly options: ProductCatalogOptions) {}
 
-  async products(ids: readonly string[]): Promise<Map<string, CatalogProduct>> {
+  async products(
+    ids: readonly string[],
+    request: CatalogRequestOptions = {},
+  ): Promise<Map<string, CatalogProduct>> {
+    // An answer for a token is that caller's view: never served from, nor kept in, the shared cache.
+    const shared = request.token === undefined;
     const now = Date.now();
     const found = new Map<string, CatalogProduct>();
     const missing: string[] = [];
     for (const id of new Set(ids)) {
-      const cached = this.cache.get(id);
+      const cached = shared ? this.cache.get(id) : undefined;
       if (cached && cached.until > now) {
         if (cached.product) found.set(id, cached.product);
       } else missing.push(id);
     }
     if (missing.length === 0) return found;
-    const fetched = await this.fetch(missing);
+    const fetched = await this.fetch(missing, request.token);
     const until = now + (this.options.cacheTtlMs ?? 0);
     missing.forEach((id, i) => {
       const product = fetched[i] ?? null;
       if (product) found.set(id, product);
-      if (this.options.cacheTtlMs) this.cache.set(id, { product, until });
+      if (shared && this.options.cacheTtlMs) this.cache.set(id, { product, until });
     });
     return found;
   }
@@ -90,12 +105,15 @@ export class ProductCatalog {
     this.cache.delete(productId);
   }
 
-  private async fetch(ids: string[]): Promise<(CatalogProduct | null)[]> {
+  private async fetch(ids: string[], token?: string): Promise<(CatalogProduct | null)[]> {
     let response: Response;
     try {
       response = await fetch(this.options.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        },
         body: JSON.stringify({
           query: ENTITIES,
           variables: { representations: ids.map((id) => ({ __typename: 'Product', id })) },

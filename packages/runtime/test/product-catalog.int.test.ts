@@ -43,6 +43,33 @@ describe('ProductCatalog against the real products subgraph', () => {
     expect(products.sql).toHaveLength(1);
   });
 
+  it('answers as the caller whose token it forwards, and keeps that answer out of the shared cache', async () => {
+    const product = await createProduct(products.url, adminToken, { price: '2.00' });
+    const deactivated = await products.graphql(
+      'mutation U($id: ID!) { updateProduct(id: $id, input: { active: false }) { id } }',
+      { id: product.id },
+      adminToken,
+    );
+    expect(deactivated.errors).toBeUndefined();
+    const customerToken = await products.keys.tokenFor('CUSTOMER');
+    const catalog = new ProductCatalog({ url: products.url, cacheTtlMs: 60_000 });
+
+    // Anonymous and customer callers are not shown an inactive product; the anonymous answer is cached.
+    expect((await catalog.products([product.id])).has(product.id)).toBe(false);
+    expect((await catalog.products([product.id], { token: customerToken })).has(product.id)).toBe(false);
+    // An admin's token is asked afresh despite the cached anonymous answer, and sees it.
+    products.sql.length = 0;
+    expect((await catalog.products([product.id], { token: adminToken })).get(product.id)).toMatchObject({
+      id: product.id,
+      active: false,
+    });
+    expect(products.sql).toHaveLength(1);
+    // What the admin saw did not replace the anonymous answer: served from the cache, still absent.
+    products.sql.length = 0;
+    expect((await catalog.products([product.id])).has(product.id)).toBe(false);
+    expect(products.sql).toHaveLength(0);
+  });
+
   it('says ProductCatalogUnavailable when the products subgraph does not answer', async () => {
     const catalog = new ProductCatalog({
       url: `http://127.0.0.1:${await freePort()}/graphql`,

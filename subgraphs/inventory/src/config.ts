@@ -12,8 +12,10 @@ export const inventoryEnv = subgraphEnv({
     RESERVATION_EXPIRY_INTERVAL_MS: z.coerce.number().int().positive().default(60_000),
     /** Orders the expiry job releases per transaction; a full batch runs again at once. */
     RESERVATION_EXPIRY_BATCH_SIZE: z.coerce.number().int().positive().max(1000).default(100),
-    /** The products subgraph: the demo seed reads the demo products' ids from it. */
+    /** The products subgraph: createInventory checks the product exists; the demo seed reads the demo products. */
     ...productCatalogEnv,
+    /** How long createInventory waits for the products subgraph before refusing with SERVICE_UNAVAILABLE. */
+    PRODUCTS_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
   },
 });
 

@@ -1,6 +1,7 @@
 import { UniqueViolation } from '@shop/db';
 import type { Enqueue, EventEnvelope } from '@shop/events';
 import {
+  AppError,
   badUserInput,
   type Connection,
   conflict,
@@ -12,6 +13,7 @@ import {
   requireAdmin,
   type Viewer,
 } from '@shop/kit';
+import { type ProductCatalog, ProductCatalogUnavailable } from '@shop/runtime';
 import { z } from 'zod';
 import {
   lowStock,
@@ -157,6 +159,7 @@ interface Line {
 export class InventoryService {
   constructor(
     private readonly repository: InventoryRepository,
+    private readonly catalog: ProductCatalog,
     private readonly settings: InventorySettings,
     private readonly logger: Logger,
   ) {}
@@ -191,13 +194,23 @@ export class InventoryService {
 
   // --- admin mutations ---
 
-  async createInventory(viewer: Viewer | undefined, input: CreateInventoryInput): Promise<InventoryRecord> {
+  /**
+   * Stock for a product of the catalogue, active or not yet published: the catalogue is asked with the
+   * admin's own `token`, as products shows inactive products to admins only.
+   */
+  async createInventory(
+    viewer: Viewer | undefined,
+    input: CreateInventoryInput,
+    token: string | undefined,
+  ): Promise<InventoryRecord> {
     const admin = requireAdmin(viewer);
     const valid = parseInput(createInventorySchema, input);
+    const productId = valid.productId.toLowerCase();
+    await this.requireProduct(productId, token);
     const item = await this.repository
       .transaction(async (repository, enqueue) => {
         const created = await repository.create({
-          productId: valid.productId.toLowerCase(),
+          productId,
           sku: valid.sku,
           reorderLevel: valid.reorderLevel ?? 10,
           reorderQuantity: valid.reorderQuantity ?? 50,
@@ -225,6 +238,27 @@ export class InventoryService {
       'inventory created',
     );
     return item;
+  }
+
+  /** NOT_FOUND unless the catalogue knows the product; a catalogue that does not answer refuses, retryable. */
+  private async requireProduct(productId: string, token: string | undefined): Promise<void> {
+    let found: boolean;
+    try {
+      found = (await this.catalog.products([productId], { token })).has(productId);
+    } catch (error) {
+      if (!(error instanceof ProductCatalogUnavailable)) throw error;
+      this.logger.warn({ err: error, productId }, 'product catalogue unavailable: inventory not created');
+      throw new AppError(
+        'SERVICE_UNAVAILABLE',
+        'The product catalogue cannot be reached to check the product; try again shortly',
+      );
+    }
+    if (!found) {
+      throw new AppError('NOT_FOUND', `Product ${productId} not found`, {
+        id: productId,
+        field: 'productId',
+      });
+    }
   }
 
   async updateInventory(

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineSubgraph } from '@shop/runtime';
+import { defineSubgraph, ProductCatalog } from '@shop/runtime';
 import { inventoryEnv } from './config';
 import { createContext } from './context';
 import { inventoryConsumers } from './events/consume';
@@ -22,6 +22,7 @@ export const subgraph = defineSubgraph({
     const repository = new InventoryRepository(prisma, kafka.outbox);
     const inventory = new InventoryService(
       repository,
+      new ProductCatalog({ url: config.PRODUCTS_URL, timeoutMs: config.PRODUCTS_TIMEOUT_MS }),
       { reservationTtlMs: config.RESERVATION_TTL_SECONDS * 1000 },
       logger,
     );

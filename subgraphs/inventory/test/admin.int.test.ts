@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { freePort, startTestReplica } from '@shop/testing';
 import { describe, expect, it } from 'vitest';
 import {
   errorCodes,
@@ -40,7 +43,7 @@ async function snapshot() {
 
 describe('createInventory', () => {
   it('creates the item with its initial units as a PURCHASE, defaults for the reorder settings', async () => {
-    const productId = randomUUID();
+    const productId = (await inventory.createProduct()).id;
     const sku = uniqueSku().toLowerCase();
     const response = await inventory.post<{ createInventory: ItemJson }>(
       CREATE,
@@ -76,10 +79,63 @@ describe('createInventory', () => {
     expect(errorCodes(again)).toEqual(['CONFLICT']);
     const sameSku = await inventory.post(
       CREATE,
-      { input: { productId: randomUUID(), sku: item.sku, availableQuantity: 1 } },
+      { input: { productId: (await inventory.createProduct()).id, sku: item.sku, availableQuantity: 1 } },
       'admin',
     );
     expect(errorCodes(sameSku)).toEqual(['CONFLICT']);
+  });
+
+  it('refuses the id of no product with NOT_FOUND on productId, and writes and publishes nothing', async () => {
+    const before = await snapshot();
+    for (const productId of [randomUUID(), '00000000-0000-0000-0000-000000000000']) {
+      const response = await inventory.post(
+        CREATE,
+        { input: { productId, sku: uniqueSku(), availableQuantity: 5 } },
+        'admin',
+      );
+      expect(errorCodes(response)).toEqual(['NOT_FOUND']);
+      expect(response.errors?.[0]?.extensions).toMatchObject({ field: 'productId' });
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('accepts an unpublished (inactive) product: an admin stocks it before publishing it', async () => {
+    const product = await inventory.createProduct({ active: false });
+    const item = await inventory.createItem({ productId: product.id, availableQuantity: 7 });
+    expect(item).toMatchObject({ product: { id: product.id }, availableQuantity: 7 });
+  });
+
+  it('refuses with SERVICE_UNAVAILABLE, writing nothing, while the products subgraph is down or silent', async () => {
+    // A port nobody listens on, and a server that takes requests and never answers.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const urls = [`http://127.0.0.1:${await freePort()}/graphql`, `http://127.0.0.1:${port}/graphql`];
+    try {
+      for (const url of urls) {
+        // Another instance over the same database, told that catalogue.
+        const replica = await startTestReplica(inventory, {
+          env: { PRODUCTS_URL: url, PRODUCTS_TIMEOUT_MS: '500' },
+        });
+        try {
+          const product = await inventory.createProduct();
+          const before = await snapshot();
+          const response = await replica.graphql(
+            CREATE,
+            { input: { productId: product.id, sku: uniqueSku(), availableQuantity: 5 } },
+            inventory.adminToken,
+          );
+          expect(errorCodes(response)).toEqual(['SERVICE_UNAVAILABLE']);
+          expect(JSON.stringify(response.errors)).not.toContain('127.0.0.1');
+          expect(await snapshot()).toEqual(before);
+        } finally {
+          await replica.stop();
+        }
+      }
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createPrismaAdapter } from '@shop/db';
 import { createEvent } from '@shop/events';
+import { ProductCatalog } from '@shop/runtime';
 import { sampleOrderPlaced, startTestSubgraph, type TestSubgraph, testLogger, waitFor } from '@shop/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InventoryRepository } from '../src/inventory.repository';
@@ -27,6 +28,7 @@ beforeAll(async () => {
     ...(inventory.kafka ? { kafka: inventory.kafka } : {}),
     env: {
       DATABASE_URL: inventory.env.DATABASE_URL ?? '',
+      PRODUCTS_URL: inventory.products.url,
       RESERVATION_TTL_SECONDS: '1',
       RESERVATION_EXPIRY_INTERVAL_MS: '200',
       RESERVATION_EXPIRY_BATCH_SIZE: '5',
@@ -108,6 +110,7 @@ describe('the reservation expiry job', () => {
         prisma,
         service: new InventoryService(
           new InventoryRepository(prisma, { source: 'inventory' }),
+          new ProductCatalog({ url: inventory.products.url }),
           { reservationTtlMs: -60_000 },
           testLogger('inventory'),
         ),
@@ -211,6 +214,7 @@ describe('no overselling under real concurrency', () => {
     // TTL long enough that the launched jobs leave these reservations alone.
     const service = new InventoryService(
       new InventoryRepository(prisma, { source: 'inventory' }),
+      new ProductCatalog({ url: inventory.products.url }),
       { reservationTtlMs: 600_000 },
       testLogger('inventory'),
     );

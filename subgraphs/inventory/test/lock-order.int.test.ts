@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createEvent, type EventEnvelope } from '@shop/events';
+import { ProductCatalog } from '@shop/runtime';
 import { sampleOrderPlaced, testLogger } from '@shop/testing';
 import { describe, expect, it } from 'vitest';
 import { InventoryRepository } from '../src/inventory.repository';
@@ -45,6 +46,7 @@ describe('row-lock order under concurrent multi-product handlers', () => {
   it('reserves, sells and releases orders listing the same products in opposite orders, without a deadlock', async () => {
     const service = new InventoryService(
       new InventoryRepository(inventory.prisma, { source: 'inventory' }),
+      new ProductCatalog({ url: inventory.products.url }),
       { reservationTtlMs: 15 * 60_000 },
       testLogger('inventory-lock-order'),
     );

@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { createPrismaAdapter } from '@shop/db';
 import { type AnyEventEnvelope, createEvent, type EventData, type EventType, eventKeyOf } from '@shop/events';
 import {
+  type CreatedProduct,
   codes,
+  createProduct,
   type GraphQLResponse,
   type TestSubgraph,
   type TestSubgraphOptions,
   useSubgraph,
 } from '@shop/testing';
+import { subgraph as productsSubgraph } from '../../products/src/subgraph';
 import { PrismaClient, subgraph } from '../src/subgraph';
 
 export { codes as errorCodes };
@@ -26,7 +29,11 @@ export type InventoryHarness = TestSubgraph & {
   ) => Promise<GraphQLResponse<D>>;
   /** Publishes events into the subgraph's Kafka prefix, as their producers would (all in one send). */
   publish: (...events: AnyEventEnvelope[]) => Promise<void>;
-  /** Creates an inventory item through the API (as an admin); returns its id. */
+  /** The real products subgraph inventory checks products with (PRODUCTS_URL), sharing its keys. */
+  products: TestSubgraph;
+  /** Creates a product through the products subgraph as an admin; `active: false` leaves it unpublished. */
+  createProduct: (input?: { active?: boolean }) => Promise<CreatedProduct>;
+  /** Creates an inventory item through the API (as an admin), for a new product unless given a productId. */
   createItem: (input?: Partial<ItemInput>) => Promise<ItemJson>;
   /** The events the subgraph wrote to its outbox (what it publishes), oldest first. */
   published: <T extends EventType>(type: T) => Promise<EventData<T>[]>;
@@ -68,11 +75,20 @@ export function uniqueSku(): string {
 
 /**
  * The real inventory subgraph for a whole test file, launched as production launches it (consumers, relay,
- * feeds, expiry job), over its own database and Kafka prefix.
+ * feeds, expiry job), over its own database and Kafka prefix, with the real products subgraph (one per file)
+ * it checks new items' products with.
  */
-export function useInventory(options: TestSubgraphOptions = {}): InventoryHarness {
+export function useInventory(options: Omit<TestSubgraphOptions, 'keys'> = {}): InventoryHarness {
+  const products = useSubgraph(productsSubgraph);
+  // Getters: read when inventory starts, after products has (beforeAll hooks run in the order registered).
   return useSubgraph(subgraph, {
     ...options,
+    get keys() {
+      return products.keys;
+    },
+    get env() {
+      return { PRODUCTS_URL: products.url, ...options.env };
+    },
     extend: async (inventory) => {
       if (!inventory.database || !inventory.kafka) throw new Error('inventory uses postgres and kafka');
       const kafka = inventory.kafka;
@@ -91,11 +107,25 @@ export function useInventory(options: TestSubgraphOptions = {}): InventoryHarnes
         variables: Record<string, unknown> = {},
         as: Caller = 'anonymous',
       ) => inventory.graphql<D>(query, variables, tokens[as]);
+      const newProduct = async (input: { active?: boolean } = {}) => {
+        const product = await createProduct(products.url, adminToken);
+        if (input.active === false) {
+          const response = await products.graphql(
+            'mutation U($id: ID!) { updateProduct(id: $id, input: { active: false }) { id } }',
+            { id: product.id },
+            adminToken,
+          );
+          if (response.errors) throw new Error(`updateProduct failed: ${JSON.stringify(response.errors)}`);
+        }
+        return { ...product, active: input.active ?? product.active };
+      };
       return {
         prisma,
         adminToken,
         customerToken,
         post,
+        products,
+        createProduct: newProduct,
         publish: async (...events: AnyEventEnvelope[]) => {
           const producer = await kafka.connection.producer();
           const byTopic = new Map<string, AnyEventEnvelope[]>();
@@ -115,7 +145,7 @@ export function useInventory(options: TestSubgraphOptions = {}): InventoryHarnes
             CREATE,
             {
               input: {
-                productId: randomUUID(),
+                productId: input.productId ?? (await newProduct()).id,
                 sku: uniqueSku(),
                 availableQuantity: 100,
                 reorderLevel: 10,

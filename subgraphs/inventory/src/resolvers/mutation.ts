@@ -1,7 +1,8 @@
 import type { MutationResolvers } from '../generated/resolvers';
 
 export const Mutation: MutationResolvers = {
-  createInventory: (_root, { input }, { inventory, viewer }) => inventory.createInventory(viewer, input),
+  createInventory: (_root, { input }, { inventory, viewer, token }) =>
+    inventory.createInventory(viewer, input, token),
   updateInventory: (_root, { id, input }, { inventory, viewer }) =>
     inventory.updateInventory(viewer, id, input),
   adjustStock: (_root, { inventoryId, input }, { inventory, viewer }) =>
