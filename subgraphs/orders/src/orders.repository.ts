@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { newestFirst, olderThan } from '@shop/db';
 import { claimEvent, type Enqueue, type OutboxTransactionOptions, repositoryTransaction } from '@shop/events';
 import {
@@ -135,6 +136,80 @@ function toRecord(row: OrderRowWithItems): OrderRecord {
   };
 }
 
+/** An order row with its lines (a JSON array), as `lockById` selects it in one statement. */
+interface LockedOrderRow {
+  id: string;
+  userId: string;
+  userEmail: string;
+  userName: string | null;
+  status: OrderStatus;
+  currency: string;
+  total: string;
+  shippingStreet: string;
+  shippingCity: string;
+  shippingState: string;
+  shippingZipCode: string;
+  shippingCountry: string;
+  cancellationReason: CancellationReason | null;
+  stockReservedAt: Date | string | null;
+  paymentAuthorizedAt: Date | string | null;
+  paymentCapturedAt: Date | string | null;
+  refundedAmount: string;
+  createdAt: Date | string;
+  updatedAt: Date | string;
+  items: Omit<OrderItemRecord, 'currency'>[] | string;
+}
+
+/** The columns of `LockedOrderRow` but its lines, for raw statements that return an order. */
+const orderColumns = Prisma.sql`
+  id::text AS id, user_id::text AS "userId", user_email AS "userEmail", user_name AS "userName",
+  status::text AS status, currency::text AS currency, total::text AS total,
+  shipping_street AS "shippingStreet", shipping_city AS "shippingCity", shipping_state AS "shippingState",
+  shipping_zip_code AS "shippingZipCode", shipping_country::text AS "shippingCountry",
+  cancellation_reason::text AS "cancellationReason", stock_reserved_at AS "stockReservedAt",
+  payment_authorized_at AS "paymentAuthorizedAt", payment_captured_at AS "paymentCapturedAt",
+  refunded_amount::text AS "refundedAmount", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/** An order's lines as a JSON array in position order, from a relation `lines` of order_items columns. */
+const linesJson = Prisma.sql`
+  coalesce(json_agg(json_build_object(
+    'productId', lines.product_id, 'sku', lines.sku, 'name', lines.name, 'quantity', lines.quantity,
+    'unitPrice', lines.unit_price::text) ORDER BY lines.position), '[]')::text`;
+
+const dateOf = (value: Date | string): Date => (value instanceof Date ? value : new Date(value));
+const optionalDateOf = (value: Date | string | null): Date | null => (value === null ? null : dateOf(value));
+
+function lockedOrderOfRow(row: LockedOrderRow): OrderRecord {
+  const items = typeof row.items === 'string' ? (JSON.parse(row.items) as typeof row.items) : row.items;
+  return {
+    id: row.id,
+    userId: row.userId,
+    userEmail: row.userEmail,
+    userName: row.userName,
+    status: row.status,
+    currency: row.currency,
+    total: row.total,
+    items: (items as Omit<OrderItemRecord, 'currency'>[]).map((item) => ({
+      ...item,
+      currency: row.currency,
+    })),
+    shippingAddress: {
+      street: row.shippingStreet,
+      city: row.shippingCity,
+      state: row.shippingState,
+      zipCode: row.shippingZipCode,
+      country: row.shippingCountry,
+    },
+    cancellationReason: row.cancellationReason,
+    stockReservedAt: optionalDateOf(row.stockReservedAt),
+    paymentAuthorizedAt: optionalDateOf(row.paymentAuthorizedAt),
+    paymentCapturedAt: optionalDateOf(row.paymentCapturedAt),
+    refundedAmount: row.refundedAmount,
+    createdAt: dateOf(row.createdAt),
+    updatedAt: dateOf(row.updatedAt),
+  };
+}
+
 function toHistory(row: HistoryRow): HistoryEntryRecord {
   return {
     orderId: row.orderId,
@@ -183,10 +258,16 @@ export class OrdersRepository {
     return row === null ? null : toRecord(row);
   }
 
-  /** The order, its row locked until the transaction ends (so its changes and events stay in order). */
+  /**
+   * The order, its row locked until the transaction ends (so its changes and events stay in order). One
+   * statement (the lock, the row and its lines), not three: every event about an order comes through here.
+   */
   async lockById(id: string): Promise<OrderRecord | null> {
-    await this.prisma.$queryRaw`SELECT id FROM orders WHERE id = ${id}::uuid FOR UPDATE`;
-    return this.findById(id);
+    const [row] = await this.prisma.$queryRaw<LockedOrderRow[]>`
+      SELECT ${orderColumns},
+             (SELECT ${linesJson} FROM order_items lines WHERE lines.order_id = orders.id) AS items
+      FROM orders WHERE id = ${id}::uuid FOR UPDATE`;
+    return row === undefined ? null : lockedOrderOfRow(row);
   }
 
   /** Every order among `ids` that exists, in no particular order, in one query. */
@@ -212,50 +293,53 @@ export class OrdersRepository {
     return this.prisma.order.count({ where: whereOf(filter) });
   }
 
-  /** The order with its lines and its first history entry (PENDING). */
+  /**
+   * The order with its lines and its first history entry (PENDING), in one statement: a nested Prisma create
+   * was five (the three inserts, then the order and its lines read back).
+   */
   async create(order: NewOrder): Promise<OrderRecord> {
-    const row = await this.prisma.order.create({
-      data: {
-        userId: order.userId,
-        userEmail: order.userEmail,
-        userName: order.userName,
-        currency: order.currency,
-        total: new Prisma.Decimal(order.total),
-        shippingStreet: order.shippingAddress.street,
-        shippingCity: order.shippingAddress.city,
-        shippingState: order.shippingAddress.state,
-        shippingZipCode: order.shippingAddress.zipCode,
-        shippingCountry: order.shippingAddress.country,
-        items: {
-          create: order.items.map((item, position) => ({
-            position,
-            productId: item.productId,
-            sku: item.sku,
-            name: item.name,
-            quantity: item.quantity,
-            unitPrice: new Prisma.Decimal(item.unitPrice),
-          })),
-        },
-        history: {
-          create: { fromStatus: null, toStatus: 'PENDING', source: order.source, actorId: order.userId },
-        },
-      },
-      include: withItems,
-    });
-    return toRecord(row);
+    const id = randomUUID();
+    const at = new Date().toISOString();
+    const { items, shippingAddress: address } = order;
+    const [row] = await this.prisma.$queryRaw<LockedOrderRow[]>`
+      WITH created AS (
+        INSERT INTO orders (id, user_id, user_email, user_name, currency, total, shipping_street, shipping_city,
+                            shipping_state, shipping_zip_code, shipping_country, created_at, updated_at)
+        VALUES (${id}::uuid, ${order.userId}::uuid, ${order.userEmail}, ${order.userName}, ${order.currency},
+                ${new Prisma.Decimal(order.total).toFixed()}::numeric, ${address.street}, ${address.city},
+                ${address.state}, ${address.zipCode}, ${address.country}, ${at}::timestamptz, ${at}::timestamptz)
+        RETURNING ${orderColumns}
+      ), lines AS (
+        INSERT INTO order_items (id, order_id, position, product_id, sku, name, quantity, unit_price)
+        SELECT line.id, ${id}::uuid, line.position, line.product_id, line.sku, line.name, line.quantity,
+               line.unit_price
+        FROM unnest(${items.map(() => randomUUID())}::uuid[], ${items.map((_, position) => position)}::int[],
+                    ${items.map((item) => item.productId)}::uuid[], ${items.map((item) => item.sku)}::text[],
+                    ${items.map((item) => item.name)}::text[], ${items.map((item) => item.quantity)}::int[],
+                    ${items.map((item) => new Prisma.Decimal(item.unitPrice).toFixed())}::numeric[])
+             AS line(id, position, product_id, sku, name, quantity, unit_price)
+        RETURNING position, product_id, sku, name, quantity, unit_price
+      ), history AS (
+        INSERT INTO order_status_history (id, order_id, from_status, to_status, source, actor_id, at)
+        VALUES (${randomUUID()}::uuid, ${id}::uuid, NULL, 'PENDING', ${order.source}, ${order.userId}::uuid,
+                ${at}::timestamptz)
+      )
+      SELECT created.*, (SELECT ${linesJson} FROM lines) AS items FROM created`;
+    if (row === undefined) throw new Error(`order ${id} was not inserted`);
+    return lockedOrderOfRow(row);
   }
 
-  async update(id: string, changes: OrderChanges): Promise<OrderRecord> {
+  /** The locked `order` with `changes` written; its lines never change, so they are not read again. */
+  async update(order: OrderRecord, changes: OrderChanges): Promise<OrderRecord> {
     const { refundedAmount, ...rest } = changes;
     const row = await this.prisma.order.update({
-      where: { id },
+      where: { id: order.id },
       data: {
         ...rest,
         ...(refundedAmount === undefined ? {} : { refundedAmount: new Prisma.Decimal(refundedAmount) }),
       },
-      include: withItems,
     });
-    return toRecord(row);
+    return { ...toRecord({ ...row, items: [] }), items: order.items };
   }
 
   async addHistory(entry: NewHistoryEntry): Promise<void> {

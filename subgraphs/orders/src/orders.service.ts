@@ -439,7 +439,7 @@ export class OrdersService {
       ...(last ? { status: last.to } : {}),
       ...(cancellation ? { cancellationReason: cancellation } : {}),
     };
-    const updated = Object.keys(changes).length > 0 ? await repository.update(order.id, changes) : order;
+    const updated = Object.keys(changes).length > 0 ? await repository.update(order, changes) : order;
     for (const step of steps) {
       await repository.addHistory({
         orderId: order.id,
