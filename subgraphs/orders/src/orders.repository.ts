@@ -102,7 +102,14 @@ type OrderRowWithItems = OrderRow & { items: OrderItemRow[] };
 
 const withItems = { items: { orderBy: { position: 'asc' } } } as const;
 
-function toRecord(row: OrderRowWithItems): OrderRecord {
+/** An order's columns with money as exact strings and its lines in position order: what both reads give. */
+type OrderFields = Omit<OrderRowWithItems, 'total' | 'refundedAmount' | 'items'> & {
+  total: string;
+  refundedAmount: string;
+  items: Omit<OrderItemRecord, 'currency'>[];
+};
+
+function recordOf(row: OrderFields): OrderRecord {
   return {
     id: row.id,
     userId: row.userId,
@@ -110,13 +117,13 @@ function toRecord(row: OrderRowWithItems): OrderRecord {
     userName: row.userName,
     status: row.status,
     currency: row.currency,
-    total: row.total.toFixed(2),
+    total: row.total,
     items: row.items.map((item) => ({
       productId: item.productId,
       sku: item.sku,
       name: item.name,
       quantity: item.quantity,
-      unitPrice: item.unitPrice.toFixed(2),
+      unitPrice: item.unitPrice,
       currency: row.currency,
     })),
     shippingAddress: {
@@ -130,10 +137,19 @@ function toRecord(row: OrderRowWithItems): OrderRecord {
     stockReservedAt: row.stockReservedAt,
     paymentAuthorizedAt: row.paymentAuthorizedAt,
     paymentCapturedAt: row.paymentCapturedAt,
-    refundedAmount: row.refundedAmount.toFixed(2),
+    refundedAmount: row.refundedAmount,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
+}
+
+function toRecord(row: OrderRowWithItems): OrderRecord {
+  return recordOf({
+    ...row,
+    total: row.total.toFixed(2),
+    refundedAmount: row.refundedAmount.toFixed(2),
+    items: row.items.map((item) => ({ ...item, unitPrice: item.unitPrice.toFixed(2) })),
+  });
 }
 
 /** An order row with its lines (a JSON array), as `lockById` selects it in one statement. */
@@ -157,7 +173,8 @@ interface LockedOrderRow {
   refundedAmount: string;
   createdAt: Date | string;
   updatedAt: Date | string;
-  items: Omit<OrderItemRecord, 'currency'>[] | string;
+  /** JSON text (json_agg … ::text) of the lines in position order. */
+  items: string;
 }
 
 /** The columns of `LockedOrderRow` but its lines, for raw statements that return an order. */
@@ -180,34 +197,15 @@ const dateOf = (value: Date | string): Date => (value instanceof Date ? value : 
 const optionalDateOf = (value: Date | string | null): Date | null => (value === null ? null : dateOf(value));
 
 function lockedOrderOfRow(row: LockedOrderRow): OrderRecord {
-  const items = typeof row.items === 'string' ? (JSON.parse(row.items) as typeof row.items) : row.items;
-  return {
-    id: row.id,
-    userId: row.userId,
-    userEmail: row.userEmail,
-    userName: row.userName,
-    status: row.status,
-    currency: row.currency,
-    total: row.total,
-    items: (items as Omit<OrderItemRecord, 'currency'>[]).map((item) => ({
-      ...item,
-      currency: row.currency,
-    })),
-    shippingAddress: {
-      street: row.shippingStreet,
-      city: row.shippingCity,
-      state: row.shippingState,
-      zipCode: row.shippingZipCode,
-      country: row.shippingCountry,
-    },
-    cancellationReason: row.cancellationReason,
+  return recordOf({
+    ...row,
     stockReservedAt: optionalDateOf(row.stockReservedAt),
     paymentAuthorizedAt: optionalDateOf(row.paymentAuthorizedAt),
     paymentCapturedAt: optionalDateOf(row.paymentCapturedAt),
-    refundedAmount: row.refundedAmount,
     createdAt: dateOf(row.createdAt),
     updatedAt: dateOf(row.updatedAt),
-  };
+    items: JSON.parse(row.items) as OrderFields['items'],
+  });
 }
 
 function toHistory(row: HistoryRow): HistoryEntryRecord {
