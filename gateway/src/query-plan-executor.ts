@@ -11,6 +11,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { ResultShaper } from './result-shaper';
 import {
   type FederationSchema,
   type FetchNode,
@@ -22,7 +23,7 @@ import {
 
 type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
 type Loaded = Awaited<ReturnType<GatewayInterface['load']>>;
-type GatewayExecutor = Loaded['executor'];
+type GatewayExecutor = NonNullable<Loaded['executor']>;
 type ExecutionResult = Awaited<ReturnType<GatewayExecutor>>;
 type RequestContext = Parameters<GatewayExecutor>[0];
 type Data = Record<string, unknown>;
@@ -43,14 +44,6 @@ const planner = requireFromGateway('@apollo/query-planner') as {
   evaluateCondition(condition: PlanNode, variableDefinitions: unknown, variables: unknown): boolean;
   getResponseName(selection: unknown): string;
 };
-const resultShaping = requireFromGateway('@apollo/gateway/dist/resultShaping') as {
-  computeResponse(options: {
-    operation: unknown;
-    variables: Record<string, unknown> | undefined;
-    input: Data;
-    introspectionHandling: (field: { expandFragments(): { toSelectionNode(): unknown } }) => unknown;
-  }): { data: Data | null | undefined; errors: GraphQLError[] };
-};
 const rewrites = requireFromGateway('@apollo/gateway/dist/dataRewrites') as {
   applyRewrites(schema: unknown, rewrites: unknown, value: Data): void;
   isObjectOfType(schema: unknown, value: Data, typeCondition: string): boolean;
@@ -70,8 +63,8 @@ interface PreparedOperation {
   apiSchema: FederationSchema;
   operation: OperationDefinitionNode;
   fragments: Record<string, FragmentDefinitionNode>;
-  /** federation-internals' Operation the result is shaped by (built as executeQueryPlan builds it). */
-  shape: unknown;
+  /** Shapes the answer by federation-internals' Operation, built as executeQueryPlan builds it. */
+  shaper: ResultShaper;
   queryPlan: QueryPlan;
 }
 
@@ -98,7 +91,10 @@ interface Execution {
  * (subscriptions, @defer, usage traces, the debug query-plan header), the request goes to Apollo's executor.
  */
 export class CachedPlanExecutor {
-  private readonly prepared = new WeakMap<DocumentNode, Map<string, PreparedOperation>>();
+  private readonly prepared = new WeakMap<
+    DocumentNode,
+    Map<string, { apiSchema: FederationSchema; prepared: PreparedOperation | undefined }>
+  >();
   private servicesOf: { map: object; services: Record<string, GraphQLDataSource> } | undefined;
 
   constructor(
@@ -155,10 +151,25 @@ export class CachedPlanExecutor {
   /** The operation's plan and shape, from the cache or worked out now; undefined: leave it to Apollo's executor. */
   private prepare(context: RequestContext, apiSchema: FederationSchema): PreparedOperation | undefined {
     const { document } = context;
-    const operationName = context.request.operationName ?? undefined;
+    const key = context.request.operationName ?? '';
     let byName = this.prepared.get(document);
-    const known = byName?.get(operationName ?? '');
-    if (known && known.apiSchema === apiSchema) return known;
+    const known = byName?.get(key);
+    if (known && known.apiSchema === apiSchema) return known.prepared;
+    // Remembered either way: an operation left to Apollo's executor is not worked out again per request.
+    const prepared = this.workOut(document, context.request.operationName ?? undefined, apiSchema);
+    if (!byName) {
+      byName = new Map();
+      this.prepared.set(document, byName);
+    }
+    byName.set(key, { apiSchema, prepared });
+    return prepared;
+  }
+
+  private workOut(
+    document: DocumentNode,
+    operationName: string | undefined,
+    apiSchema: FederationSchema,
+  ): PreparedOperation | undefined {
     let operation: OperationDefinitionNode | undefined;
     let operations = 0;
     const fragments: Record<string, FragmentDefinitionNode> = Object.create(null);
@@ -170,10 +181,11 @@ export class CachedPlanExecutor {
         fragments[definition.name.value] = definition;
       }
     }
-    // Apollo's executor words these errors itself.
-    if (!operation || (!operationName && operations > 1) || introspects(operation, fragments))
+    // Apollo's executor words these errors itself, and answers introspection from the API schema.
+    if (!operation || (!operationName && operations > 1) || introspects(operation, fragments)) {
       return undefined;
-    let prepared: PreparedOperation;
+    }
+    let queryPlan: QueryPlan;
     try {
       const planned = federation.operationFromDocument(
         apiSchema,
@@ -187,26 +199,20 @@ export class CachedPlanExecutor {
         recursiveSelectionsLimitDisabled?: boolean;
         nonLocalSelectionsLimitDisabled?: boolean;
       };
-      const queryPlan = queryPlanner.buildQueryPlan(planned, {
+      queryPlan = queryPlanner.buildQueryPlan(planned, {
         recursiveSelectionsLimitDisabled: limits.recursiveSelectionsLimitDisabled,
         nonLocalSelectionsLimitDisabled: limits.nonLocalSelectionsLimitDisabled,
       });
-      if (queryPlan.node && !runs(queryPlan.node)) return undefined;
-      const shape = federation.operationFromDocument(
-        apiSchema,
-        { kind: Kind.DOCUMENT, definitions: [operation, ...Object.values(fragments)] },
-        { validate: false },
-      );
-      prepared = { apiSchema, operation, fragments, shape, queryPlan };
     } catch {
       return undefined; // Apollo's executor fails the same way, with its own errors
     }
-    if (!byName) {
-      byName = new Map();
-      this.prepared.set(document, byName);
-    }
-    byName.set(operationName ?? '', prepared);
-    return prepared;
+    if (queryPlan.node && !runs(queryPlan.node)) return undefined;
+    const shape = federation.operationFromDocument(
+      apiSchema,
+      { kind: Kind.DOCUMENT, definitions: [operation, ...Object.values(fragments)] },
+      { validate: false },
+    );
+    return { apiSchema, operation, fragments, shaper: new ResultShaper(shape), queryPlan };
   }
 
   private async run(execution: Execution): Promise<ExecutionResult> {
@@ -222,14 +228,7 @@ export class CachedPlanExecutor {
     let data: Data | null | undefined;
     try {
       const variables = context.request.variables;
-      const shaped = resultShaping.computeResponse({
-        operation: prepared.shape,
-        variables,
-        input: unfilteredData,
-        introspectionHandling: () => {
-          throw new Error("introspection is answered by Apollo's executor");
-        },
-      });
+      const shaped = prepared.shaper.shape(unfilteredData, variables);
       data = shaped.data;
       if (errors.length === 0 && shaped.errors.length > 0) {
         return { extensions: { valueCompletion: shaped.errors }, data } as ExecutionResult;
@@ -472,7 +471,8 @@ export function withCachedPlans(gateway: ApolloGateway): GatewayInterface {
   return {
     load: async (options) => {
       const loaded = await gateway.load(options);
-      return { ...loaded, executor: new CachedPlanExecutor(gateway, loaded.executor).execute };
+      const { executor } = loaded;
+      return executor ? { ...loaded, executor: new CachedPlanExecutor(gateway, executor).execute } : loaded;
     },
     onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
     stop: () => gateway.stop(),
