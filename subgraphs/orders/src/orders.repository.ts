@@ -152,30 +152,15 @@ function toRecord(row: OrderRowWithItems): OrderRecord {
   });
 }
 
-/** An order row with its lines (a JSON array), as `lockById` selects it in one statement. */
-interface LockedOrderRow {
-  id: string;
-  userId: string;
-  userEmail: string;
-  userName: string | null;
-  status: OrderStatus;
-  currency: string;
-  total: string;
-  shippingStreet: string;
-  shippingCity: string;
-  shippingState: string;
-  shippingZipCode: string;
-  shippingCountry: string;
-  cancellationReason: CancellationReason | null;
-  stockReservedAt: Date | string | null;
-  paymentAuthorizedAt: Date | string | null;
-  paymentCapturedAt: Date | string | null;
-  refundedAmount: string;
-  createdAt: Date | string;
-  updatedAt: Date | string;
+type OrderTimes = 'stockReservedAt' | 'paymentAuthorizedAt' | 'paymentCapturedAt' | 'createdAt' | 'updatedAt';
+
+/** An order as the one-statement raw reads return it: times as the driver gives them, lines as JSON text. */
+type LockedOrderRow = Omit<OrderFields, OrderTimes | 'items'> & {
+  [time in OrderTimes]: Date | string | (null extends OrderFields[time] ? null : never);
+} & {
   /** JSON text (json_agg … ::text) of the lines in position order. */
   items: string;
-}
+};
 
 /** The columns of `LockedOrderRow` but its lines, for raw statements that return an order. */
 const orderColumns = Prisma.sql`
