@@ -29,7 +29,9 @@ import { GraphQLError } from 'graphql';
  * | RATE_LIMITED                 | 429    | too many attempts (sign-in failures, registrations, requests of one client):  |
  * |                              |        | `extensions.retryAfterSeconds` says when to retry (rate-limit.ts)             |
  * | SERVICE_UNAVAILABLE          | 503    | sign-in, registration, refresh and changePassword while the rate limiter's    |
- * |                              |        | Redis does not answer: refused (fail closed) rather than unthrottled; retry   |
+ * |                              |        | Redis does not answer: refused (fail closed) rather than unthrottled; (200)   |
+ * |                              |        | a field needing a subgraph that does not answer (DependencyUnavailable: the   |
+ * |                              |        | catalogue for placeOrder and createInventory, the cart for checkout); retry   |
  * | REQUEST_TIMEOUT              | (200)  | a field still unresolved at the subgraph's request deadline (partial data)    |
  * | INTERNAL_SERVER_ERROR        | 500    | our failure: masked as "Internal server error", the details are in the log    |
  *
@@ -137,6 +139,30 @@ export const notFound = (what: string, id: string) =>
   new AppError('NOT_FOUND', `${what} ${id} not found`, { id });
 export const conflict = (message: string, details?: Record<string, unknown>) =>
   new AppError('CONFLICT', message, details);
+
+/**
+ * Another service this one needs for the request (a subgraph it calls) did not answer, answered too late or
+ * answered garbage. Neither the client's fault nor a bug here: the client is told SERVICE_UNAVAILABLE (retry
+ * shortly) without the details, which are logged (formatError). Subclasses name the dependency.
+ */
+export class DependencyUnavailable extends Error {
+  constructor(
+    readonly dependency: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${dependency} is unavailable: ${reason}`, options);
+    this.name = 'DependencyUnavailable';
+  }
+}
+
+/** What a client is told about a DependencyUnavailable: which part of the shop, never where or why. */
+export function dependencyUnavailableError(error: DependencyUnavailable): AppError {
+  return new AppError(
+    'SERVICE_UNAVAILABLE',
+    `The ${error.dependency} service is not answering; try again shortly`,
+  );
+}
 
 /**
  * A client's mistake found before execution (by a plugin, a scalar, a guard): the whole request is refused

@@ -47,6 +47,8 @@ export {
   type ClientErrorCode,
   clientErrorCodes,
   conflict,
+  DependencyUnavailable,
+  dependencyUnavailableError,
   type ErrorCode,
   forbidden,
   type HttpErrorCode,

@@ -37,7 +37,13 @@ import {
   statementTimeoutError,
 } from './deadline';
 import { guardEntityRepresentations } from './entities';
-import { AppError, clientErrorCodes, toGraphQLError } from './errors';
+import {
+  AppError,
+  clientErrorCodes,
+  DependencyUnavailable,
+  dependencyUnavailableError,
+  toGraphQLError,
+} from './errors';
 import { type ClientInfo, FORWARDED_CLIENT_HEADER, readForwardedClient } from './forwarded-client';
 import { type HealthState, mountHealthRoutes, type ReadinessCheck } from './health';
 import {
@@ -169,6 +175,13 @@ export function formatError(
     );
     const { message, extensions } = statementTimeoutError().toJSON();
     return { ...formatted, message, extensions: { code: extensions?.code } };
+  }
+  if (original instanceof DependencyUnavailable) {
+    logger.warn(
+      { err: original, path: formatted.path, requestId: currentRequestId() },
+      'a service this request needs is unavailable',
+    );
+    original = dependencyUnavailableError(original);
   }
   if (original instanceof AppError) {
     const { extensions } = toGraphQLError(original).toJSON();

@@ -1,3 +1,4 @@
+import { DependencyUnavailable } from '@shop/kit';
 import { z } from 'zod';
 
 /** A product as other subgraphs see it: what carts and orders price and check lines with. */
@@ -10,10 +11,13 @@ export interface CatalogProduct {
   active: boolean;
 }
 
-/** The products subgraph did not answer (down, slow, or answered garbage): callers degrade or refuse. */
-export class ProductCatalogUnavailable extends Error {
+/**
+ * The products subgraph did not answer (down, slow, or answered garbage): callers degrade (the cart shows last
+ * known prices) or let it reach the client as SERVICE_UNAVAILABLE (formatError).
+ */
+export class ProductCatalogUnavailable extends DependencyUnavailable {
   constructor(reason: string, options?: { cause?: unknown }) {
-    super(`the product catalogue is unavailable: ${reason}`, options);
+    super('product catalogue', reason, options);
     this.name = 'ProductCatalogUnavailable';
   }
 }

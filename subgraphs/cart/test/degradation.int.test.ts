@@ -38,9 +38,9 @@ describe('with the products subgraph stopped', () => {
       { quantity: 2, product: { id: p.id } },
       { quantity: 3, product: { id: q.id } },
     ]);
-    // Adding cannot check the product: refused (masked), and nothing changes.
+    // Adding cannot check the product: refused, retryable (SERVICE_UNAVAILABLE), and nothing changes.
     const refused = await call(ADD, { productId: p.id, quantity: 1 }, token);
-    expect(codes(refused)).toEqual(['INTERNAL_SERVER_ERROR']);
+    expect(codes(refused)).toEqual(['SERVICE_UNAVAILABLE']);
     expect(cartOf(await call(CART, {}, token), 'cart').itemCount).toBe(5);
   });
 });

@@ -13,7 +13,7 @@ import {
   requireAdmin,
   type Viewer,
 } from '@shop/kit';
-import { type ProductCatalog, ProductCatalogUnavailable } from '@shop/runtime';
+import type { ProductCatalog } from '@shop/runtime';
 import { z } from 'zod';
 import {
   lowStock,
@@ -240,19 +240,12 @@ export class InventoryService {
     return item;
   }
 
-  /** NOT_FOUND unless the catalogue knows the product; a catalogue that does not answer refuses, retryable. */
+  /**
+   * NOT_FOUND unless the catalogue knows the product. A catalogue that does not answer throws
+   * ProductCatalogUnavailable, which the client gets as SERVICE_UNAVAILABLE (retryable; details logged).
+   */
   private async requireProduct(productId: string, token: string | undefined): Promise<void> {
-    let found: boolean;
-    try {
-      found = (await this.catalog.products([productId], { token })).has(productId);
-    } catch (error) {
-      if (!(error instanceof ProductCatalogUnavailable)) throw error;
-      this.logger.warn({ err: error, productId }, 'product catalogue unavailable: inventory not created');
-      throw new AppError(
-        'SERVICE_UNAVAILABLE',
-        'The product catalogue cannot be reached to check the product; try again shortly',
-      );
-    }
+    const found = (await this.catalog.products([productId], { token })).has(productId);
     if (!found) {
       throw new AppError('NOT_FOUND', `Product ${productId} not found`, {
         id: productId,

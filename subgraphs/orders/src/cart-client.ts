@@ -1,10 +1,10 @@
-import { AppError, type ErrorCode } from '@shop/kit';
+import { AppError, DependencyUnavailable, type ErrorCode } from '@shop/kit';
 import { z } from 'zod';
 
-/** The cart subgraph did not answer usefully (down, slow, garbage): not the client's fault. */
-export class CartUnavailable extends Error {
+/** The cart subgraph did not answer usefully (down, slow, garbage): SERVICE_UNAVAILABLE for the client. */
+export class CartUnavailable extends DependencyUnavailable {
   constructor(reason: string, options?: { cause?: unknown }) {
-    super(`the cart is unavailable: ${reason}`, options);
+    super('cart', reason, options);
     this.name = 'CartUnavailable';
   }
 }

@@ -245,8 +245,8 @@ export class OrdersService {
 
   /**
    * Places an order at the catalogue's current prices. Every refusal (BAD_USER_INPUT) comes before anything
-   * is written, so a refused order publishes nothing. A catalogue that does not answer is our failure
-   * (ProductCatalogUnavailable, masked and logged), never the client's.
+   * is written, so a refused order publishes nothing. A catalogue that does not answer refuses the order
+   * as SERVICE_UNAVAILABLE (ProductCatalogUnavailable; details logged), never as the client's mistake.
    */
   async placeOrder(
     viewer: Viewer | undefined,

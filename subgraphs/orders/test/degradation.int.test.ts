@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { PrismaClient, subgraph } from '../src/subgraph';
 import { address } from './support';
 
-// With the catalogue or the cart unreachable, placing an order fails as OUR failure (masked
-// INTERNAL_SERVER_ERROR, details in the log), never as the client's, and nothing is written or published.
+// With the catalogue or the cart unreachable, placing an order is refused SERVICE_UNAVAILABLE (retry shortly;
+// where and why only in the log), never as the client's mistake, and nothing is written or published.
 
 const nowhere = 'http://127.0.0.1:9/graphql';
 const orders = useSubgraph(subgraph, {
@@ -14,14 +14,17 @@ const orders = useSubgraph(subgraph, {
 });
 
 describe('when the catalogue or the cart does not answer', () => {
-  it('refuses placeOrder and checkout with a masked error and writes nothing', async () => {
+  it('refuses placeOrder and checkout with SERVICE_UNAVAILABLE and writes nothing', async () => {
     const token = await orders.keys.tokenFor('CUSTOMER');
     const place = await orders.graphql(
       'mutation P($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }',
       { input: { items: [{ productId: randomUUID(), quantity: 1 }], shippingAddress: address() } },
       token,
     );
-    expect(codes(place)).toEqual(['INTERNAL_SERVER_ERROR']);
+    expect(codes(place)).toEqual(['SERVICE_UNAVAILABLE']);
+    expect(place.errors?.[0]?.message).toBe(
+      'The product catalogue service is not answering; try again shortly',
+    );
     expect(JSON.stringify(place.errors)).not.toContain('127.0.0.1');
 
     const checkout = await orders.graphql(
@@ -29,7 +32,9 @@ describe('when the catalogue or the cart does not answer', () => {
       { input: { shippingAddress: address() } },
       token,
     );
-    expect(codes(checkout)).toEqual(['INTERNAL_SERVER_ERROR']);
+    expect(codes(checkout)).toEqual(['SERVICE_UNAVAILABLE']);
+    expect(checkout.errors?.[0]?.message).toBe('The cart service is not answering; try again shortly');
+    expect(JSON.stringify(checkout.errors)).not.toContain('127.0.0.1');
 
     if (!orders.database) throw new Error('orders uses postgres');
     const prisma = new PrismaClient({ adapter: createPrismaAdapter(orders.database.url) });
