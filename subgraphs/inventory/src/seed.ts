@@ -14,8 +14,11 @@ interface DemoProduct {
   sku: string;
 }
 
-/** The catalogue's products, asked of the products subgraph until it answers (it may still be starting). */
-export async function fetchDemoProducts(url: string, timeoutMs = 30_000): Promise<DemoProduct[]> {
+/**
+ * The catalogue's products, asked of the products subgraph until it answers (it may still be starting: started
+ * at once with every other subgraph on a busy 2-core machine, products took over 30 s to answer).
+ */
+export async function fetchDemoProducts(url: string, timeoutMs = 120_000): Promise<DemoProduct[]> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
