@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { ApolloGateway, GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
 import { tracingEnabled } from '@shop/kit';
@@ -19,6 +18,7 @@ import {
   type PlanNode,
   plannerOf,
   type QueryPlan,
+  requireFromGateway,
 } from './subscriptions/internals';
 
 type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
@@ -30,7 +30,6 @@ type Data = Record<string, unknown>;
 
 // The gateway's own helpers, from the copy @apollo/gateway 2.14.4 (pinned in gateway/package.json) loaded; the
 // executor below runs a plan exactly as its `executeQueryPlan` does, with the per-operation work done once.
-const requireFromGateway = createRequire(createRequire(import.meta.url).resolve('@apollo/gateway'));
 const federation = requireFromGateway('@apollo/federation-internals') as {
   operationFromDocument(
     schema: FederationSchema,

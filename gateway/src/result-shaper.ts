@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type { GraphQLError } from 'graphql';
+import { requireFromGateway } from './subscriptions/internals';
 
 /**
  * @apollo/gateway 2.14.4's `computeResponse` (dist/resultShaping.js: the answer cut to what the client selected,
@@ -37,7 +37,6 @@ interface FederationOperation {
   collectDefaultedVariableValues(): Record<string, unknown>;
 }
 
-const requireFromGateway = createRequire(createRequire(import.meta.url).resolve('@apollo/gateway'));
 const federation = requireFromGateway('@apollo/federation-internals') as {
   isNonNullType(type: FederationType): boolean;
   isListType(type: FederationType): boolean;

@@ -49,7 +49,7 @@ export function plannerOf(gateway: ApolloGateway): GatewayPlanner {
 
 // @apollo/federation-internals is a dependency of @apollo/gateway, not ours: load the very copy the gateway
 // loaded (its classes are checked with instanceof), from the gateway's own location.
-const requireFromGateway = createRequire(createRequire(import.meta.url).resolve('@apollo/gateway'));
+export const requireFromGateway = createRequire(createRequire(import.meta.url).resolve('@apollo/gateway'));
 const internals = requireFromGateway('@apollo/federation-internals') as {
   operationFromDocument(
     schema: FederationSchema,
