@@ -134,11 +134,14 @@ describe('createPaymentIntent', () => {
       { orderId },
       customer.token,
     );
-    expect(read.data?.paymentByOrder.statusHistory.map((h) => [h.from, h.status, h.source])).toEqual([
+    // The capture is recorded once, by whichever comes first: the admin's call writing after Stripe answered it,
+    // or the succeeded webhook Stripe sent at the capture (it can beat that write).
+    const history = read.data?.paymentByOrder.statusHistory.map((h) => [h.from, h.status, h.source]);
+    expect(history?.slice(0, 2)).toEqual([
       [null, 'PENDING', 'EVENT'],
       ['PENDING', 'AUTHORIZED', 'WEBHOOK'],
-      ['AUTHORIZED', 'CAPTURED', 'API'],
     ]);
+    expect(history?.slice(2)).toEqual([['AUTHORIZED', 'CAPTURED', expect.stringMatching(/^(API|WEBHOOK)$/)]]);
     expect((await payments.published('payment.status-changed', orderId)).map((e) => [e.from, e.to])).toEqual([
       ['PENDING', 'AUTHORIZED'],
       ['AUTHORIZED', 'CAPTURED'],
