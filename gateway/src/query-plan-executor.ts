@@ -15,6 +15,7 @@ import {
   type FederationSchema,
   type FetchNode,
   type GatewayRequestContext,
+  operationFromDocument,
   type PlanNode,
   plannerOf,
   type QueryPlan,
@@ -31,11 +32,6 @@ type Data = Record<string, unknown>;
 // The gateway's own helpers, from the copy @apollo/gateway 2.14.4 (pinned in gateway/package.json) loaded; the
 // executor below runs a plan exactly as its `executeQueryPlan` does, with the per-operation work done once.
 const federation = requireFromGateway('@apollo/federation-internals') as {
-  operationFromDocument(
-    schema: FederationSchema,
-    document: DocumentNode,
-    options?: { operationName?: string; validate?: boolean },
-  ): unknown;
   errorCodeDef(error: unknown): { err(message: string, options: object): GraphQLError } | undefined;
   ERRORS: { DOWNSTREAM_SERVICE_ERROR: { err(message: string, options: object): GraphQLError } };
 };
@@ -186,11 +182,7 @@ export class CachedPlanExecutor {
     }
     let queryPlan: QueryPlan;
     try {
-      const planned = federation.operationFromDocument(
-        apiSchema,
-        document,
-        operationName ? { operationName } : {},
-      );
+      const planned = operationFromDocument(apiSchema, document, operationName);
       const { queryPlanner } = plannerOf(this.gateway) as unknown as {
         queryPlanner: { buildQueryPlan(operation: unknown, options: object): QueryPlan };
       };
@@ -206,9 +198,10 @@ export class CachedPlanExecutor {
       return undefined; // Apollo's executor fails the same way, with its own errors
     }
     if (queryPlan.node && !runs(queryPlan.node)) return undefined;
-    const shape = federation.operationFromDocument(
+    const shape = operationFromDocument(
       apiSchema,
       { kind: Kind.DOCUMENT, definitions: [operation, ...Object.values(fragments)] },
+      undefined,
       { validate: false },
     );
     return { apiSchema, operation, fragments, shaper: new ResultShaper(shape), queryPlan };

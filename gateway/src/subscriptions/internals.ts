@@ -58,11 +58,18 @@ const internals = requireFromGateway('@apollo/federation-internals') as {
   ): unknown;
 };
 
-/** The planner's view of an operation (federation-internals' Operation), as `executor` builds it. */
+/**
+ * The planner's view of an operation (federation-internals' Operation), as `executor` builds it; `validate:
+ * false` for a document already validated (the one executeQueryPlan shapes results by).
+ */
 export function operationFromDocument(
   apiSchema: FederationSchema,
   document: DocumentNode,
   operationName: string | undefined,
+  options: { validate?: boolean } = {},
 ): unknown {
-  return internals.operationFromDocument(apiSchema, document, operationName ? { operationName } : {});
+  return internals.operationFromDocument(apiSchema, document, {
+    ...(operationName ? { operationName } : {}),
+    ...options,
+  });
 }
