@@ -46,6 +46,7 @@ export {
 } from './feed';
 export { claimEvent, handleOnce } from './idempotency';
 export { KafkaConnection, type KafkaSettings } from './kafka';
+export { noteDuplicate } from './metrics';
 export { eventsMigrationsDir } from './migrations';
 export {
   type AnyEventDraft,

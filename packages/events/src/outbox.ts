@@ -14,13 +14,38 @@ import type { RawSqlExecutor, TransactionRunner } from './sql';
 export async function enqueueEvents(tx: RawSqlExecutor, events: readonly AnyEventEnvelope[]): Promise<void> {
   // The writer's trace context (its request's span), so the relay's message continues the same trace.
   const carrier = traceCarrier();
-  const traceContext = carrier === undefined ? null : JSON.stringify(carrier);
-  for (const event of events) {
-    await tx.$executeRaw`
-      INSERT INTO outbox_events (id, topic, key, envelope, trace_context)
-      VALUES (${event.id}::uuid, ${event.type}, ${eventKey(event)}, ${JSON.stringify(event)}::jsonb,
-              ${traceContext}::jsonb)`;
-  }
+  await insertOutboxRows(
+    tx,
+    events.map((event) => ({ event, traceContext: carrier })),
+  );
+}
+
+interface OutboxRow {
+  event: AnyEventEnvelope;
+  traceContext: ReturnType<typeof traceCarrier>;
+}
+
+/**
+ * All rows in one statement (a statement is a round trip and Prisma work per call): the rows go as one JSON
+ * array and are inserted in its order, so `sequence` (the relay's order) follows the order they were given.
+ */
+async function insertOutboxRows(tx: RawSqlExecutor, rows: readonly OutboxRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  // An absent traceContext reads as SQL NULL (`->` of a missing key), as the column's "no trace" was.
+  const json = JSON.stringify(
+    rows.map(({ event, traceContext }) => ({
+      id: event.id,
+      topic: event.type,
+      key: eventKey(event),
+      envelope: event,
+      traceContext,
+    })),
+  );
+  await tx.$executeRaw`
+    INSERT INTO outbox_events (id, topic, key, envelope, trace_context)
+    SELECT (row->>'id')::uuid, row->>'topic', row->>'key', row->'envelope', row->'traceContext'
+    FROM jsonb_array_elements(${json}::jsonb) WITH ORDINALITY AS rows(row, position)
+    ORDER BY position`;
 }
 
 /** What a service says happened; `outboxTransaction` turns it into a validated envelope. */
@@ -52,7 +77,9 @@ export interface OutboxTransactionOptions {
 /**
  * One database transaction for a state change and the events describing it: `work` writes through `tx`
  * and calls `enqueue(...drafts)`; everything commits together or not at all. An invalid draft throws
- * (zod) inside the transaction, so nothing is written. A repository wraps it so services never see Prisma:
+ * (zod) inside the transaction, so nothing is written. `enqueue` validates at once and returns the
+ * envelopes; their rows are written in one statement when `work` has finished, just before COMMIT (after
+ * every row lock `work` took, so the order rule above still holds; one statement instead of one per event). A repository wraps it so services never see Prisma:
  *
  *   transaction<R>(work: (repo: OrdersRepository, enqueue: Enqueue) => Promise<R>) {
  *     return outboxTransaction(this.prisma, this.outbox, (tx, enqueue) => work(new OrdersRepository(tx, …), enqueue));
@@ -65,13 +92,18 @@ export async function outboxTransaction<Tx extends RawSqlExecutor, R>(
 ): Promise<R> {
   const enqueued: AnyEventEnvelope[] = [];
   const result = await db.$transaction(async (tx) => {
+    const pending: OutboxRow[] = [];
     const enqueue: Enqueue = async (...drafts) => {
       const events = drafts.map((draft) => envelopeOf(draft, options));
-      await enqueueEvents(tx, events);
-      enqueued.push(...events);
+      // The trace context where the event was enqueued (the work may switch spans before it ends).
+      const traceContext = traceCarrier();
+      for (const event of events) pending.push({ event, traceContext });
       return events;
     };
-    return work(tx, enqueue);
+    const outcome = await work(tx, enqueue);
+    await insertOutboxRows(tx, pending);
+    enqueued.push(...pending.map((row) => row.event));
+    return outcome;
   });
   if (enqueued.length > 0 && options.onCommitted) {
     try {

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { isRecordNotFound, newestFirst, olderThan, refuseDuplicates } from '@shop/db';
-import { claimEvent, type Enqueue, type OutboxTransactionOptions, repositoryTransaction } from '@shop/events';
+import {
+  type Enqueue,
+  noteDuplicate,
+  type OutboxTransactionOptions,
+  repositoryTransaction,
+} from '@shop/events';
 import {
   type Inventory,
   type OrderStockState,
@@ -230,26 +235,83 @@ export class InventoryRepository {
     return repositoryTransaction(this.prisma, this.outbox, (tx) => new InventoryRepository(tx), work);
   }
 
-  /** Marks the event processed by `group` in this transaction; false when it was processed before. */
-  claimEvent(group: string, eventId: string): Promise<boolean> {
-    return claimEvent(this.prisma, group, eventId);
-  }
-
   // --- orders ---
 
   /**
-   * The order's state row, created when missing and locked FOR UPDATE until the transaction ends: every
-   * handler of an order's events takes it first, so they run one after another per order.
+   * Marks the event processed by `group` in this transaction and, only when it was not processed before,
+   * returns the order's state row, created when missing and locked until the transaction ends: every handler
+   * of an order's events takes it first, so they run one after another per order. One statement: the claim,
+   * then the insert or the (no-op) update of an existing row, which locks it and returns it as it is now (a
+   * locker that waited sees what the previous holder committed). Null for a duplicate (nothing locked).
    */
-  async lockOrder(orderId: string): Promise<OrderStateRecord> {
-    // One statement: the insert, or the (no-op) update of an existing row, locks the row until commit and
-    // returns it as it is now (a locker that waited sees what the previous holder committed).
+  async claimEventAndLockOrder(
+    group: string,
+    eventId: string,
+    orderId: string,
+  ): Promise<OrderStateRecord | null> {
     const [row] = await this.prisma.$queryRaw<OrderStateRecord[]>`
-      INSERT INTO order_stock_states (order_id, updated_at) VALUES (${orderId}::uuid, now())
+      WITH claimed AS (
+        INSERT INTO processed_events (consumer_group, event_id) VALUES (${group}, ${eventId}::uuid)
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      )
+      INSERT INTO order_stock_states (order_id, updated_at)
+      SELECT ${orderId}::uuid, now() WHERE EXISTS (SELECT 1 FROM claimed)
       ON CONFLICT (order_id) DO UPDATE SET updated_at = order_stock_states.updated_at
       RETURNING ${orderStateColumns}`;
-    if (!row) throw new Error(`order ${orderId}: its state row was neither inserted nor locked`);
+    if (!row) {
+      noteDuplicate();
+      return null;
+    }
     return orderStateOfRow(row);
+  }
+
+  /**
+   * The order's reservations written and its placement set to RESERVED, in one statement (the order's state
+   * row is locked by the caller).
+   */
+  async reserveOrder(orderId: string, reservations: readonly NewReservation[]): Promise<void> {
+    const rows = JSON.stringify(
+      reservations.map((r) => ({
+        id: randomUUID(),
+        inventoryId: r.inventoryId,
+        orderId: r.orderId,
+        userId: r.userId,
+        quantity: r.quantity,
+        expiresAt: r.expiresAt.toISOString(),
+      })),
+    );
+    await this.prisma.$executeRaw`
+      WITH held AS (
+        INSERT INTO stock_reservations (id, inventory_id, order_id, user_id, quantity, expires_at, updated_at)
+        SELECT (r->>'id')::uuid, (r->>'inventoryId')::uuid, (r->>'orderId')::uuid, (r->>'userId')::uuid,
+               (r->>'quantity')::int, (r->>'expiresAt')::timestamptz, now()
+        FROM jsonb_array_elements(${rows}::jsonb) AS r
+      )
+      UPDATE order_stock_states SET placement = 'RESERVED', updated_at = now() WHERE order_id = ${orderId}::uuid`;
+  }
+
+  /**
+   * Records that the order's payment was authorised and returns its reservations, in one statement (the
+   * order's state row is locked by the caller; the reservations are read as committed before the statement,
+   * which this transaction's own earlier writes to them are part of).
+   */
+  async markPaymentAuthorized(orderId: string, at: Date): Promise<ReservationRecord[]> {
+    const rows = await this.prisma.$queryRaw<ReservationRecord[]>`
+      WITH marked AS (
+        UPDATE order_stock_states SET payment_authorized_at = ${at.toISOString()}::timestamptz, updated_at = now()
+        WHERE order_id = ${orderId}::uuid
+      )
+      SELECT id::text AS id, inventory_id::text AS "inventoryId", order_id::text AS "orderId",
+             user_id::text AS "userId", quantity, status::text AS status, expires_at AS "expiresAt",
+             completed_at AS "completedAt"
+      FROM stock_reservations WHERE order_id = ${orderId}::uuid ORDER BY inventory_id`;
+    return rows.map((row) => ({
+      ...row,
+      quantity: Number(row.quantity),
+      expiresAt: dateOf(row.expiresAt),
+      completedAt: optionalDateOf(row.completedAt),
+    }));
   }
 
   async updateOrder(
@@ -294,19 +356,17 @@ export class InventoryRepository {
     return rows.map(toReservation);
   }
 
-  async createReservations(reservations: readonly NewReservation[]): Promise<void> {
-    await this.prisma.stockReservation.createMany({ data: [...reservations] });
-  }
-
   async setReservationStatus(
     ids: readonly string[],
     status: ReservationStatus,
     completedAt: Date | null = null,
   ): Promise<void> {
-    await this.prisma.stockReservation.updateMany({
-      where: { id: { in: [...ids] } },
-      data: { status, completedAt },
-    });
+    if (ids.length === 0) return;
+    // Raw SQL: on every payment, and Prisma's query compiler is work per call that raw SQL skips.
+    await this.prisma.$executeRaw`
+      UPDATE stock_reservations SET status = ${status}::reservation_status, completed_at = ${completedAt?.toISOString() ?? null}::timestamptz,
+             updated_at = now()
+      WHERE id = ANY(${[...ids]}::uuid[])`;
   }
 
   // --- inventory items ---

@@ -28,6 +28,7 @@ import type {
   InventoryChanges,
   InventoryRecord,
   InventoryRepository,
+  OrderStateRecord,
   ReservationRecord,
   StockChange,
   StockTransactionRecord,
@@ -325,8 +326,7 @@ export class InventoryService {
   /** `order.placed`: reserve every line, all or nothing, or say which products fell short. */
   async onOrderPlaced(event: EventEnvelope<'order.placed'>): Promise<void> {
     const { orderId, userId, items } = event.data;
-    await this.once(event, async (repository, enqueue) => {
-      const state = await repository.lockOrder(orderId);
+    await this.onceForOrder(event, orderId, async (repository, enqueue, state) => {
       if (state.placement !== null) return; // a replay of the placement under another event id
       if (state.cancelledAt !== null) {
         // The cancel overtook the placement: nothing to hold for an order that no longer exists.
@@ -364,10 +364,10 @@ export class InventoryService {
         });
         held.push({ inventoryId: item.id, productId: item.productId, quantity: line.quantity });
       }
-      await repository.createReservations(
+      await repository.reserveOrder(
+        orderId,
         held.map((h) => ({ inventoryId: h.inventoryId, orderId, userId, quantity: h.quantity, expiresAt })),
       );
-      await repository.updateOrder(orderId, { placement: 'RESERVED' });
       await enqueue(reserved(orderId, held, expiresAt, event.correlationId));
       // The payment overtook the placement: confirm what was just held.
       if (state.paymentAuthorizedAt !== null) {
@@ -379,8 +379,7 @@ export class InventoryService {
   /** `order.cancelled`: release what the order holds; remembered when it overtakes the placement. */
   async onOrderCancelled(event: EventEnvelope<'order.cancelled'>): Promise<void> {
     const { orderId, reason } = event.data;
-    await this.once(event, async (repository, enqueue) => {
-      const state = await repository.lockOrder(orderId);
+    await this.onceForOrder(event, orderId, async (repository, enqueue, state) => {
       if (state.cancelledAt === null) {
         await repository.updateOrder(orderId, { cancelledAt: new Date(), cancelReason: reason });
       }
@@ -399,8 +398,7 @@ export class InventoryService {
   /** `payment.failed`: release what the order holds. */
   async onPaymentFailed(event: EventEnvelope<'payment.failed'>): Promise<void> {
     const { orderId } = event.data;
-    await this.once(event, async (repository, enqueue) => {
-      await repository.lockOrder(orderId);
+    await this.onceForOrder(event, orderId, async (repository, enqueue) => {
       await this.releaseOrder(
         repository,
         enqueue,
@@ -419,8 +417,7 @@ export class InventoryService {
    */
   async onPaymentAuthorized(event: EventEnvelope<'payment.authorized'>): Promise<void> {
     const { orderId } = event.data;
-    await this.once(event, async (repository, enqueue) => {
-      const state = await repository.lockOrder(orderId);
+    await this.onceForOrder(event, orderId, async (repository, enqueue, state) => {
       if (state.placement === null) {
         // The payment overtook the placement: the placement confirms at once when it arrives.
         await repository.updateOrder(orderId, { paymentAuthorizedAt: new Date() });
@@ -438,8 +435,15 @@ export class InventoryService {
         );
         return;
       }
-      await repository.updateOrder(orderId, { paymentAuthorizedAt: new Date() });
-      await this.confirmOrder(repository, enqueue, orderId, event.correlationId, state.cancelledAt !== null);
+      const reservations = await repository.markPaymentAuthorized(orderId, new Date());
+      await this.confirmOrder(
+        repository,
+        enqueue,
+        orderId,
+        event.correlationId,
+        state.cancelledAt !== null,
+        reservations,
+      );
     });
   }
 
@@ -489,26 +493,36 @@ export class InventoryService {
 
   // --- internals ---
 
-  /** Runs the handler once per event id, in one transaction with its writes and events. */
-  private async once(
+  /**
+   * Runs the handler once per event id, in one transaction with its writes and events, with the order's
+   * state row locked first (every handler of an order's events takes it first, so they run one after another
+   * per order); the claim and the lock are one statement.
+   */
+  private async onceForOrder(
     event: EventEnvelope,
-    work: (repository: InventoryRepository, enqueue: Enqueue) => Promise<void>,
+    orderId: string,
+    work: (repository: InventoryRepository, enqueue: Enqueue, state: OrderStateRecord) => Promise<void>,
   ): Promise<void> {
     await this.repository.transaction(async (repository, enqueue) => {
-      if (!(await repository.claimEvent(INVENTORY_GROUP, event.id))) return;
-      await work(repository, enqueue);
+      const state = await repository.claimEventAndLockOrder(INVENTORY_GROUP, event.id, orderId);
+      if (state === null) return; // processed before
+      await work(repository, enqueue, state);
     });
   }
 
-  /** Confirms the order's ACTIVE reservations, or takes released ones again if stock allows. */
+  /**
+   * Confirms the order's ACTIVE reservations, or takes released ones again if stock allows. `known`: the
+   * order's reservations when the caller has just read them in this transaction.
+   */
   private async confirmOrder(
     repository: InventoryRepository,
     enqueue: Enqueue,
     orderId: string,
     correlationId: string,
     cancelled = false,
+    known?: ReservationRecord[],
   ): Promise<void> {
-    const reservations = await repository.reservationsOfOrders([orderId]);
+    const reservations = known ?? (await repository.reservationsOfOrders([orderId]));
     const active = reservations.filter((r) => r.status === 'ACTIVE');
     const completed = reservations.filter((r) => r.status === 'COMPLETED');
     if (active.length === 0 && completed.length > 0) return; // sold already (another payment event)
