@@ -10,7 +10,12 @@ import { stockEquationProblems } from '../../../gateway/test/checkout-support';
 import { demo } from '../../../gateway/test/supergraph';
 import { type BenchRow, type BenchScenario, percentile, type TargetCheck } from '../harness';
 import { dataOf } from '../load';
-import { type BenchProcess, cpuTimeMs, rssMb, startOurGateway, startProcess } from '../processes';
+import { cpuTimeMs, rssMb, startOurGateway } from '../processes';
+import {
+  type BenchSubgraphs,
+  startSubgraphsInOneProcess,
+  startSubgraphsInOwnProcesses,
+} from '../servers/subgraph-processes';
 
 // Checkout throughput: customers check out through our gateway at a fixed concurrency for a fixed time, each
 // checkout the whole way (cart → checkout → payment intent → card confirmed at the local Stripe, whose webhook
@@ -21,7 +26,6 @@ const graphql = (url: string, query: string, variables: Record<string, unknown>,
   dataOf(url, { query, variables, ...(token ? { token } : {}) });
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
-const servers = fileURLToPath(new URL('../servers/', import.meta.url));
 const address = { street: '1 Bench St', city: 'Boston', state: 'MA', zipCode: '02101', country: 'US' };
 const STOCK = 1_000_000;
 
@@ -30,26 +34,23 @@ export const checkoutScenario: BenchScenario = {
   description:
     'sustained checkouts through our gateway (cart → checkout → payment intent → card → webhook): checkouts/s, placed → reserved and placed → paid p50/p99, stock equation',
   run: async (options) => {
-    const started: BenchProcess[] = [];
+    const started: { stop: () => Promise<void> }[] = [];
     const workDir = mkdtempSync(join(tmpdir(), 'shop-bench-checkout-'));
     try {
-      options.log('starting the subgraphs (fresh databases, demo seed)…');
-      // --profile: V8 CPU profiles of the subgraphs' process and of our gateway, written when they stop.
+      const layout = subgraphLayout();
+      options.log(`starting the subgraphs, ${layout} (fresh databases, demo seed)…`);
+      // --profile: V8 CPU profiles of the subgraphs' process(es) and of our gateway, written when they stop.
       const profileDir = options.profile ? join(root, 'bench/results/profiles') : undefined;
       if (profileDir) mkdirSync(profileDir, { recursive: true });
-      const subgraphs = await startProcess(
-        'subgraphs',
-        join(servers, 'subgraphs.ts'),
+      const subgraphs = await (layout === 'one process'
+        ? startSubgraphsInOneProcess
+        : startSubgraphsInOwnProcesses)(
         { TEST_LOG_LEVEL: 'silent' },
-        profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {},
+        profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
       );
       started.push(subgraphs);
-      const { urls, databases, publicKeyPem, privateKeyPem } = subgraphs.ready as {
-        urls: Record<string, string>;
-        databases: Record<string, string>;
-        publicKeyPem: string;
-        privateKeyPem: string;
-      };
+      const { urls, databases, publicKeyPem, privateKeyPem } = subgraphs;
+      const subgraphsCpuMs = () => subgraphs.processes.reduce((sum, p) => sum + cpuTimeMs(p.pid), 0);
       const supergraphPath = join(workDir, 'supergraph.graphql');
       writeFileSync(supergraphPath, (await composeSupergraph(urls)).supergraphSdl);
       // Metrics on any free port: another bench's gateway may hold the default one.
@@ -104,13 +105,19 @@ export const checkoutScenario: BenchScenario = {
       const concurrency = options.connections;
       const seconds = Math.max(10, options.seconds * options.rounds);
       const failures: Record<string, number> = {};
-      const fail = (step: string) => {
+      // The first error of each failing step, so a run that failed says why.
+      const firstErrors: Record<string, string> = {};
+      const fail = (step: string, error?: unknown) => {
         failures[step] = (failures[step] ?? 0) + 1;
+        if (error !== undefined && firstErrors[step] === undefined)
+          firstErrors[step] = String(error).slice(0, 300);
       };
       let placed = 0;
       let intentRequests = 0;
       const cpuBefore = cpuTimeMs(gateway.pid);
-      const subgraphsCpuBefore = cpuTimeMs(subgraphs.pid);
+      const subgraphsCpuBefore = subgraphsCpuMs();
+      const processCpuBefore = subgraphs.processes.map((p) => cpuTimeMs(p.pid));
+      const statementsBefore = await statementCounts(subgraphs);
       const began = performance.now();
       const deadline = began + seconds * 1000;
       options.log(`${concurrency} customers checking out for ${seconds} s…`);
@@ -130,8 +137,8 @@ export const checkoutScenario: BenchScenario = {
                 { productId: productIds[(worker + round) % productIds.length], quantity: 1 },
                 token,
               );
-            } catch {
-              fail('addCartItem');
+            } catch (error) {
+              fail('addCartItem', error);
               continue;
             }
             let orderId: string;
@@ -144,8 +151,8 @@ export const checkoutScenario: BenchScenario = {
               );
               orderId = data.checkout?.id as string;
               placed += 1;
-            } catch {
-              fail('checkout');
+            } catch (error) {
+              fail('checkout', error);
               continue;
             }
             // The payment opens when payments consumes order.placed; ask until it has.
@@ -175,7 +182,12 @@ export const checkoutScenario: BenchScenario = {
       );
       const elapsed = (performance.now() - began) / 1000;
       const cpuMs = cpuTimeMs(gateway.pid) - cpuBefore;
-      const subgraphsCpuMs = cpuTimeMs(subgraphs.pid) - subgraphsCpuBefore;
+      const subgraphsCpu = subgraphsCpuMs() - subgraphsCpuBefore;
+      const processCpu = subgraphs.processes.map((p, i) => cpuTimeMs(p.pid) - (processCpuBefore[i] ?? 0));
+      const statementsAfter = await statementCounts(subgraphs);
+      options.log(
+        `statements per checkout, by text:\n${statementTexts(statementsBefore, statementsAfter, placed).join('\n')}`,
+      );
       const rss = rssMb(gateway.pid);
 
       options.log(`${placed} checkouts placed; waiting for every order to be paid…`);
@@ -233,9 +245,9 @@ export const checkoutScenario: BenchScenario = {
       // order is settled: a fixed cost per second that "CPU per checkout" also carries, the more so the fewer
       // checkouts there are. (Right after the set-up its events are still being handled: not idle.)
       const idleSeconds = 3;
-      const idleCpuBefore = cpuTimeMs(subgraphs.pid);
+      const idleCpuBefore = subgraphsCpuMs();
       await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
-      const idleCpuMsPerSecond = (cpuTimeMs(subgraphs.pid) - idleCpuBefore) / idleSeconds;
+      const idleCpuMsPerSecond = (subgraphsCpuMs() - idleCpuBefore) / idleSeconds;
       const stages = await eventStages(databases);
       const failed = Object.values(failures).reduce((a, b) => a + b, 0);
       const unsettled = Number.isFinite(unpaid) ? unpaid : placed;
@@ -284,9 +296,10 @@ export const checkoutScenario: BenchScenario = {
         rows,
         targets,
         notes: [
-          `${concurrency} concurrent customers for ${elapsed.toFixed(0)} s: ${placed} checkouts placed, failed steps ${JSON.stringify(failures)}; every step goes through the gateway except the card confirmation (the browser talks to Stripe); createPaymentIntent asked ${(intentRequests / Math.max(1, placed)).toFixed(1)} times per checkout.`,
-          `The seven subgraphs (one process) used ${(subgraphsCpuMs / Math.max(1, placed)).toFixed(1)} ms of CPU per checkout placed (${((subgraphsCpuMs / (elapsed * 1000)) * 100).toFixed(0)} % of one core while customers checked out); idle, once every order was settled, ${idleCpuMsPerSecond.toFixed(0)} ms per second, so ${((subgraphsCpuMs - idleCpuMsPerSecond * elapsed) / Math.max(1, placed)).toFixed(1)} ms per checkout above idle.`,
-          'Each checkout is four gateway requests plus polling createPaymentIntent until payments has opened the payment, the card confirmation and the webhook; "CPU ms/req" is gateway CPU per checkout. Everything (seven subgraphs, Kafka, Postgres, Redis, the gateway, the load) shares the two cores.',
+          `${concurrency} concurrent customers for ${elapsed.toFixed(0)} s: ${placed} checkouts placed, failed steps ${JSON.stringify(failures)}${Object.keys(firstErrors).length ? ` (first errors: ${JSON.stringify(firstErrors)})` : ''}; every step goes through the gateway except the card confirmation (the browser talks to Stripe); createPaymentIntent asked ${(intentRequests / Math.max(1, placed)).toFixed(1)} times per checkout.`,
+          `The seven subgraphs (${layout}) used ${(subgraphsCpu / Math.max(1, placed)).toFixed(1)} ms of CPU per checkout placed (${((subgraphsCpu / (elapsed * 1000)) * 100).toFixed(0)} % of one core while customers checked out${perProcessShare(subgraphs, processCpu, elapsed)}); idle, once every order was settled, ${idleCpuMsPerSecond.toFixed(0)} ms per second, so ${((subgraphsCpu - idleCpuMsPerSecond * elapsed) / Math.max(1, placed)).toFixed(1)} ms per checkout above idle.`,
+          `SQL statements the subgraphs' Prisma clients sent while customers checked out, per checkout placed: ${statementsPerCheckout(statementsBefore, statementsAfter, placed)}.`,
+          'Each checkout is four gateway requests plus polling createPaymentIntent until payments has opened the payment, the card confirmation and the webhook; "CPU ms/req" is gateway CPU per checkout. Everything (seven subgraphs, Kafka, Postgres, Redis, the gateway, the load) shares the machine\'s cores.',
         ],
       };
     } finally {
@@ -296,12 +309,58 @@ export const checkoutScenario: BenchScenario = {
   },
 };
 
+/**
+ * Where the subgraphs run: `one process` (all seven in one Node process, as the e2e tests run them) or
+ * `own processes` (one each, as deployed), from BENCH_CHECKOUT_SUBGRAPHS=one|own.
+ */
+function subgraphLayout(): 'one process' | 'own processes' {
+  const chosen = process.env.BENCH_CHECKOUT_SUBGRAPHS ?? 'one';
+  if (chosen !== 'one' && chosen !== 'own') throw new Error('BENCH_CHECKOUT_SUBGRAPHS is one or own');
+  return chosen === 'one' ? 'one process' : 'own processes';
+}
+
+/** ", <name> N %" for each process when there is more than one: which one is the busiest. */
+function perProcessShare(subgraphs: BenchSubgraphs, cpuMs: number[], seconds: number): string {
+  if (subgraphs.processes.length < 2) return '';
+  return `: ${subgraphs.processes
+    .map((p, i) => `${p.name} ${(((cpuMs[i] ?? 0) / (seconds * 1000)) * 100).toFixed(0)} %`)
+    .join(', ')}`;
+}
+
+type StatementCounts = Record<string, { count: number; texts: Record<string, number> }>;
+
+/** SQL statements each subgraph has sent so far, by text (every subgraph process answers for its own). */
+async function statementCounts(subgraphs: BenchSubgraphs): Promise<StatementCounts> {
+  const answers = await Promise.all(
+    subgraphs.statementsUrls.map(
+      async (url) => (await fetch(`${url}?texts=1`)).json() as Promise<StatementCounts>,
+    ),
+  );
+  return Object.assign({}, ...answers);
+}
+
+/** Each subgraph's statements of the window by text, most frequent first, per checkout (for the log). */
+function statementTexts(before: StatementCounts, after: StatementCounts, placed: number): string[] {
+  return Object.entries(after).flatMap(([name, { texts }]) =>
+    Object.entries(texts)
+      .map(([text, n]) => [text, (n - (before[name]?.texts[text] ?? 0)) / Math.max(1, placed)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([text, n]) => `${name} ${n.toFixed(2)}  ${text.slice(0, 160)}`),
+  );
+}
+
+function statementsPerCheckout(before: StatementCounts, after: StatementCounts, placed: number): string {
+  const per = Object.entries(after)
+    .map(([name, { count }]) => [name, (count - (before[name]?.count ?? 0)) / Math.max(1, placed)] as const)
+    .filter(([, n]) => n > 0);
+  const total = per.reduce((sum, [, n]) => sum + n, 0);
+  return `${total.toFixed(1)} (${per.map(([name, n]) => `${name} ${n.toFixed(1)}`).join(', ')})`;
+}
+
 /** Confirms a PaymentIntent at the payments subgraph's local Stripe, as Stripe.js would; true when accepted. */
-async function confirmCard(subgraphs: BenchProcess, clientSecret: string): Promise<boolean> {
-  const { stripeApiUrl, stripeSecretKey } = subgraphs.ready as {
-    stripeApiUrl: string;
-    stripeSecretKey: string;
-  };
+async function confirmCard(subgraphs: BenchSubgraphs, clientSecret: string): Promise<boolean> {
+  const { stripeApiUrl, stripeSecretKey } = subgraphs;
   const intentId = clientSecret.split('_secret_')[0] ?? '';
   const response = await fetch(`${stripeApiUrl}/v1/payment_intents/${intentId}/confirm`, {
     method: 'POST',

@@ -2,6 +2,7 @@
 // databases, shared test keys, Kafka and Redis prefixes, demo seed), until SIGTERM. Prints one JSON line
 // `{"ready": {...}}` on stdout with their URLs, database URLs and the key pair.
 import { startTestSubgraphs } from '@shop/testing';
+import { serveStatementCounts } from './statements';
 
 const started = await startTestSubgraphs({ seed: true });
 const ready = {
@@ -17,6 +18,7 @@ const ready = {
   publicKeyPem: started.keys.publicKeyPem,
   privateKeyPem: started.keys.privateKeyPem,
   pid: process.pid,
+  statementsUrls: [await serveStatementCounts(started.subgraphs)],
 };
 process.stdout.write(`${JSON.stringify({ ready })}\n`);
 

@@ -1,0 +1,103 @@
+import { fileURLToPath } from 'node:url';
+import { loadSubgraphs } from '@shop/infra';
+import { createTestKafka, createTestKeys, createTestRedis } from '@shop/testing';
+import { type BenchProcess, startProcess } from '../processes';
+
+/** The subgraphs a checkout bench runs, however they are laid out in processes. */
+export interface BenchSubgraphs {
+  /** Their OS processes (one, or one per subgraph); CPU is summed over them. */
+  processes: BenchProcess[];
+  urls: Record<string, string>;
+  databases: Record<string, string>;
+  publicKeyPem: string;
+  privateKeyPem: string;
+  stripeApiUrl: string;
+  stripeSecretKey: string;
+  /** Each answers `GET` with SQL statements sent so far, by subgraph (`servers/statements.ts`). */
+  statementsUrls: string[];
+  stop: () => Promise<void>;
+}
+
+const servers = fileURLToPath(new URL('./', import.meta.url));
+
+/** All seven subgraphs in one Node process (`subgraphs.ts`), as the e2e tests run them. */
+export async function startSubgraphsInOneProcess(
+  env: Record<string, string>,
+  nodeArgs: string[],
+): Promise<BenchSubgraphs> {
+  const process = await startProcess('subgraphs', `${servers}subgraphs.ts`, env, { nodeArgs });
+  const ready = process.ready as Omit<BenchSubgraphs, 'processes' | 'stop'>;
+  return { ...ready, processes: [process], stop: () => process.stop() };
+}
+
+/**
+ * Every subgraph in a Node process of its own (`subgraph-process.ts`), as production deploys them: on a
+ * multi-core machine they no longer share one core. Started one after another in registry order, each told
+ * the URLs of those before it (as `pnpm start` does); one Kafka topic prefix, one Redis key prefix and one
+ * key pair for all of them, owned (and cleaned up) here.
+ */
+export async function startSubgraphsInOwnProcesses(
+  env: Record<string, string>,
+  nodeArgs: string[],
+): Promise<BenchSubgraphs> {
+  const keys = await createTestKeys();
+  const [kafka, redis] = await Promise.all([createTestKafka(), createTestRedis()]);
+  const processes: BenchProcess[] = [];
+  const stop = async () => {
+    await Promise.all(processes.map((p) => p.stop().catch(() => {})));
+    await Promise.all([kafka.cleanup(), redis.cleanup()]);
+  };
+  try {
+    const shared: Record<string, string> = {
+      JWT_PUBLIC_KEY: keys.publicKeyPem,
+      JWT_PRIVATE_KEY: keys.privateKeyPem,
+    };
+    const urls: Record<string, string> = {};
+    const databases: Record<string, string> = {};
+    const statementsUrls: string[] = [];
+    let stripe = { stripeApiUrl: '', stripeSecretKey: '' };
+    for (const definition of await loadSubgraphs()) {
+      const child = await startProcess(
+        definition.name,
+        `${servers}subgraph-process.ts`,
+        {
+          ...env,
+          BENCH_SUBGRAPH: definition.name,
+          BENCH_KAFKA_PREFIX: kafka.prefix,
+          BENCH_KAFKA_BROKERS: kafka.brokers.join(','),
+          BENCH_REDIS_PREFIX: redis.prefix,
+          BENCH_ENV: JSON.stringify(shared),
+        },
+        { nodeArgs },
+      );
+      processes.push(child);
+      const ready = child.ready as {
+        url: string;
+        database?: string;
+        stripeApiUrl?: string;
+        stripeSecretKey?: string;
+        statementsUrl: string;
+      };
+      urls[definition.name] = ready.url;
+      if (ready.database) databases[definition.name] = ready.database;
+      if (ready.stripeApiUrl && ready.stripeSecretKey) {
+        stripe = { stripeApiUrl: ready.stripeApiUrl, stripeSecretKey: ready.stripeSecretKey };
+      }
+      statementsUrls.push(ready.statementsUrl);
+      shared[`${definition.name.toUpperCase()}_URL`] = ready.url;
+    }
+    return {
+      processes,
+      urls,
+      databases,
+      publicKeyPem: keys.publicKeyPem,
+      privateKeyPem: keys.privateKeyPem,
+      ...stripe,
+      statementsUrls,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
