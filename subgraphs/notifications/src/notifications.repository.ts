@@ -3,6 +3,7 @@ import {
   claimEvent,
   type Enqueue,
   type EventEnvelope,
+  noteDuplicate,
   type OutboxTransactionOptions,
   outboxTransaction,
 } from '@shop/events';
@@ -112,6 +113,32 @@ function whereOf(filter: NotificationFilter): Prisma.NotificationWhereInput {
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
+const orderLockKey = (orderId: string) => `notifications:order:${orderId}`;
+
+/**
+ * `claimEvent`, then the order's lock only when the claim succeeded, in one statement: true when the event
+ * was not processed before. The lock (a transaction-level advisory lock) serialises the handling of one
+ * order's events (its order.placed against an early order.shipped, say) for the rest of the transaction, so
+ * an event is never parked just after its contact arrived.
+ */
+async function claimEventAndLockOrder(
+  tx: Db,
+  group: string,
+  eventId: string,
+  orderId: string,
+): Promise<boolean> {
+  // A SELECT's row count is its rows: one when the claim inserted its row and the lock was taken.
+  const locked = await tx.$executeRaw`
+    WITH claimed AS (
+      INSERT INTO processed_events (consumer_group, event_id) VALUES (${group}, ${eventId}::uuid)
+      ON CONFLICT DO NOTHING
+      RETURNING 1
+    )
+    SELECT pg_advisory_xact_lock(hashtextextended(${orderLockKey(orderId)}, 0)) FROM claimed`;
+  if (locked !== 1) noteDuplicate();
+  return locked === 1;
+}
+
 /** The notifications, templates and order-contact tables; the only code of this subgraph that talks to Prisma. */
 export class NotificationsRepository {
   constructor(
@@ -122,18 +149,24 @@ export class NotificationsRepository {
   /**
    * Handles `event` once for `consumerGroup`: the processed-event row, the work's writes and the events it
    * enqueues commit in one transaction (handleOnce and the outbox together). Returns 'duplicate' for an event
-   * seen before, running nothing.
+   * seen before, running nothing. `lockOrderId`: the work runs under that order's lock, taken
+   * in the statement that marks the event processed (one statement instead of two; not for a duplicate).
    */
   handleOnce(
     consumerGroup: string,
     event: Pick<EventEnvelope, 'id'>,
     work: (repository: NotificationsRepository, enqueue: Enqueue) => Promise<void>,
+    lockOrderId?: string,
   ): Promise<'processed' | 'duplicate'> {
     if (!this.outbox || !('$transaction' in this.prisma)) {
       throw new Error('handleOnce() is for the root repository (nested transactions are not supported)');
     }
     return outboxTransaction(this.prisma, this.outbox, async (tx, enqueue) => {
-      if (!(await claimEvent(tx, consumerGroup, event.id))) return 'duplicate' as const;
+      const claimed =
+        lockOrderId === undefined
+          ? await claimEvent(tx, consumerGroup, event.id)
+          : await claimEventAndLockOrder(tx, consumerGroup, event.id, lockOrderId);
+      if (!claimed) return 'duplicate' as const;
       await work(new NotificationsRepository(tx), enqueue);
       return 'processed' as const;
     });
@@ -250,15 +283,6 @@ export class NotificationsRepository {
           total: row.total.toFixed(2),
           currency: row.currency,
         };
-  }
-
-  /**
-   * Serialises the handling of one order's events (its order.placed against an early order.shipped, say)
-   * for the rest of the caller's transaction, so an event is never parked just after its contact arrived.
-   */
-  async lockOrder(orderId: string): Promise<void> {
-    await this.prisma
-      .$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`notifications:order:${orderId}`}, 0))`;
   }
 
   /** Keeps an event whose order's contact is not known yet (a redelivery of it changes nothing). */

@@ -141,8 +141,7 @@ export class NotificationsService {
       total: data.total.amount,
       currency: data.total.currency,
     };
-    await this.record(event, async (repository) => {
-      await repository.lockOrder(data.orderId);
+    await this.record(event, data.orderId, async (repository) => {
       await repository.saveOrderContact(contact);
       const parked = await repository.takeParked(data.orderId);
       return [
@@ -168,8 +167,7 @@ export class NotificationsService {
    */
   async onOrderEvent(event: OrderEvent): Promise<void> {
     const { orderId } = event.data;
-    await this.record(event, async (repository) => {
-      await repository.lockOrder(orderId);
+    await this.record(event, orderId, async (repository) => {
       const contact = await repository.findOrderContact(orderId);
       if (contact === null) {
         await repository.parkEvent(event, orderId);
@@ -186,7 +184,7 @@ export class NotificationsService {
   /** One alert per admin address (ADMIN_EMAILS), each with its own delivery status. */
   async onLowStock(event: EventEnvelope<'inventory.low-stock'>): Promise<void> {
     const { data } = event;
-    await this.record(event, async () =>
+    await this.record(event, undefined, async () =>
       this.settings.adminEmails.map((recipient) => ({
         type: 'LOW_STOCK_ALERT' as const,
         eventId: event.id,
@@ -283,6 +281,8 @@ export class NotificationsService {
    */
   private async record(
     event: EventEnvelope,
+    /** The order whose events must not be handled at the same time (its lock is held while drafting). */
+    orderId: string | undefined,
     drafts: (repository: NotificationsRepository) => Promise<Draft[]>,
   ): Promise<void> {
     let recorded = 0;
@@ -307,6 +307,7 @@ export class NotificationsService {
           recorded++;
         }
       },
+      orderId,
     );
     if (outcome === 'duplicate') {
       this.logger.debug({ eventId: event.id, type: event.type }, 'event already handled; no notification');

@@ -195,22 +195,36 @@ export class PaymentsRepository {
     return row === undefined ? null : paymentOfRow(row);
   }
 
-  /** The new PENDING payment, or null when the order has one already (the unique order id decides). */
-  async createPending(payment: {
-    orderId: string;
-    userId: string;
-    amount: string;
-    currency: string;
-    metadata: Record<string, string>;
-  }): Promise<PaymentRecord | null> {
-    // One statement that inserts and returns the row (createMany and a read of it were two).
+  /**
+   * The new PENDING payment with its first history row (from nothing to PENDING, `history`), or null when the
+   * order has one already (the unique order id decides; then no history row either).
+   */
+  async createPending(
+    payment: {
+      orderId: string;
+      userId: string;
+      amount: string;
+      currency: string;
+      metadata: Record<string, string>;
+    },
+    history: { source: TransitionSource; notes: string | null },
+  ): Promise<PaymentRecord | null> {
+    // One statement that inserts the payment and its history row and returns the payment (a nested create
+    // was three: createMany, a read of it, the history row).
     const [row] = await this.prisma.$queryRaw<LockedPaymentRow[]>`
-      INSERT INTO payments (id, order_id, user_id, amount, currency, status, metadata, created_at, updated_at)
-      VALUES (${randomUUID()}::uuid, ${payment.orderId}::uuid, ${payment.userId}::uuid,
-              ${new Prisma.Decimal(payment.amount).toFixed()}::numeric, ${payment.currency}, 'PENDING',
-              ${JSON.stringify(payment.metadata)}::jsonb, now(), now())
-      ON CONFLICT DO NOTHING
-      RETURNING ${paymentColumns}`;
+      WITH created AS (
+        INSERT INTO payments (id, order_id, user_id, amount, currency, status, metadata, created_at, updated_at)
+        VALUES (${randomUUID()}::uuid, ${payment.orderId}::uuid, ${payment.userId}::uuid,
+                ${new Prisma.Decimal(payment.amount).toFixed()}::numeric, ${payment.currency}, 'PENDING',
+                ${JSON.stringify(payment.metadata)}::jsonb, now(), now())
+        ON CONFLICT DO NOTHING
+        RETURNING *
+      ), history AS (
+        INSERT INTO payment_status_history (id, payment_id, from_status, status, source, notes)
+        SELECT ${randomUUID()}::uuid, id, NULL, 'PENDING', ${history.source}::transition_source, ${history.notes}::text
+        FROM created
+      )
+      SELECT ${paymentColumns} FROM created`;
     return row === undefined ? null : paymentOfRow(row);
   }
 

@@ -381,21 +381,11 @@ export class PaymentsService {
     const { orderId, userId, total } = event.data;
     await this.repository.transaction(async (tx, enqueue) => {
       if (!(await tx.claimEvent(CONSUMER_GROUP, event.id))) return;
-      const created = await tx.createPending({
-        orderId,
-        userId,
-        amount: total.amount,
-        currency: total.currency,
-        metadata: {},
-      });
+      const created = await tx.createPending(
+        { orderId, userId, amount: total.amount, currency: total.currency, metadata: {} },
+        { source: 'EVENT', notes: 'order placed' },
+      );
       if (created === null) return;
-      await tx.addHistory({
-        paymentId: created.id,
-        from: null,
-        status: 'PENDING',
-        source: 'EVENT',
-        notes: 'order placed',
-      });
       const cancelled = await tx.findCancellation(orderId);
       if (cancelled) {
         await this.transition(tx, enqueue, created, 'CANCELLED', 'EVENT', {
