@@ -29,7 +29,8 @@ import { acceptSecurityFeatures, authorizationPlugin } from './authorization';
 import { type ClientRateLimit, clientRateLimitPlugin } from './client-rate-limit';
 import { depthLimitPlugin } from './depth-limit';
 import { graphqlFastPath } from './http/graphql-fast-path';
-import { withCachedPlans } from './query-plan-executor';
+import { KnownOperations } from './http/known-operations';
+import { type CachedPlanExecutor, withCachedPlans } from './query-plan-executor';
 import {
   defaultSubscriptionLimits,
   type SubscriptionLimits,
@@ -72,6 +73,11 @@ export interface GatewayOptions {
   sharedSubscriptions?: Readonly<Record<string, 'ADMIN' | 'CUSTOMER'>>;
   /** Serve Prometheus `GET /metrics` there (METRICS_PORT; port 0: any free one); none when left out. */
   metricsServer?: { port: number; host: string } | undefined;
+  /**
+   * false: every request goes through Apollo's pipeline, none through the known-operations path (the tests
+   * compare the two paths' answers). Default on.
+   */
+  knownOperations?: boolean;
 }
 
 /** Root fields shared by default: low-stock alerts are one feed for every admin. */
@@ -89,6 +95,8 @@ export interface RunningGateway {
   metrics: ServiceMetrics;
   /** Where Prometheus scrapes the gateway; undefined without `metricsServer`. */
   metricsUrl: string | undefined;
+  /** Operations served without Apollo's pipeline (`served` counts them). */
+  knownOperations: KnownOperations<GatewayContext>;
   /** Loads another supergraph; open subscriptions end with SUPERGRAPH_RELOADED. */
   reloadSupergraph: (supergraphSdl: string) => void;
   stop: () => Promise<void>;
@@ -136,8 +144,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // The supergraph knows Decimal and DateTime only by name; give them the kit's checks, so an invalid value is
   // refused here (BAD_USER_INPUT, 400) rather than by a subgraph after planning. A reload (any load after the
   // first) ends open subscriptions: their plans belong to the old supergraph.
+  // Operations Apollo has served are served again without its pipeline (http/known-operations.ts); the plans
+  // executor says which ones it runs itself.
+  let cachedPlans: CachedPlanExecutor | undefined;
+  const knownOperations = new KnownOperations<GatewayContext>(
+    (document, operationName) => cachedPlans?.runsItself(document, operationName) ?? false,
+  );
   gateway.onSchemaLoadOrUpdate(({ apiSchema }) => {
     applyKitScalars(apiSchema);
+    knownOperations.schemaLoaded(apiSchema);
     subscriptions?.supergraphReloaded();
   });
   const app = createApp();
@@ -161,7 +176,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const health: HealthState = { draining: false };
   const server = new ApolloServer<GatewayContext>({
     // Plans, shaping operations and operation checks once per parsed document (CachedPlanExecutor).
-    gateway: withCachedPlans(gateway),
+    gateway: withCachedPlans(gateway, (executor) => {
+      cachedPlans = executor;
+    }),
     introspection: true,
     // Clients get codes and messages, never stack traces or internal addresses (logged here instead).
     includeStacktraceInErrorResponses: false,
@@ -178,6 +195,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ...(options.clientRateLimit
         ? [clientRateLimitPlugin({ ...options.clientRateLimit, tokenVerifier, logger })]
         : []),
+      knownOperations.plugin(),
       {
         async serverWillStart() {
           return {
@@ -210,7 +228,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // Each request in a span named 'gateway' (tracing on), whichever path serves it.
   const service = 'gateway';
   mountGraphQL(app, server, { corsOrigins: options.corsOrigins, maxQueryBytes, logger, context, service });
-  handle = graphqlFastPath({ apollo: server, context, logger, maxQueryBytes, fallback: app, service });
+  handle = graphqlFastPath({
+    apollo: server,
+    context,
+    logger,
+    maxQueryBytes,
+    fallback: app,
+    service,
+    knownOperations: options.knownOperations === false ? undefined : knownOperations,
+  });
   mountErrorHandlers(app, logger);
   const url = await listen(httpServer, options.port, options.host);
   logger.info({ url }, 'gateway ready');
@@ -233,6 +259,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     subscriptions: running,
     metrics,
     metricsUrl: metricsServer?.url,
+    knownOperations,
     reloadSupergraph: (supergraphSdl) => {
       if (!update) throw new Error('the gateway has not loaded a supergraph yet');
       update(acceptSecurityFeatures(supergraphSdl));

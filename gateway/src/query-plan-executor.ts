@@ -123,6 +123,16 @@ export class CachedPlanExecutor {
     });
   };
 
+  /**
+   * Whether this executor runs the operation itself (planned, no @defer, no introspection) against the API schema
+   * loaded now: the known-operations path serves only such operations (gateway/src/http/known-operations.ts).
+   */
+  runsItself(document: DocumentNode, operationName: string | undefined): boolean {
+    const { apiSchema } = plannerOf(this.gateway);
+    const context = { document, request: { operationName } } as unknown as RequestContext;
+    return this.prepare(context, apiSchema) !== undefined;
+  }
+
   private wantsQueryPlan(context: RequestContext): boolean {
     const exposes = (
       this.gateway as unknown as { config?: { __exposeQueryPlanExperimental?: boolean; debug?: boolean } }
@@ -459,12 +469,19 @@ function downstreamError(
 }
 
 /** The gateway as Apollo Server takes it, its executor replaced by a CachedPlanExecutor over Apollo's own. */
-export function withCachedPlans(gateway: ApolloGateway): GatewayInterface {
+export function withCachedPlans(
+  gateway: ApolloGateway,
+  /** Told the executor once it exists (the known-operations path asks it what it runs itself). */
+  onExecutor?: (executor: CachedPlanExecutor) => void,
+): GatewayInterface {
   return {
     load: async (options) => {
       const loaded = await gateway.load(options);
       const { executor } = loaded;
-      return executor ? { ...loaded, executor: new CachedPlanExecutor(gateway, executor).execute } : loaded;
+      if (!executor) return loaded;
+      const cached = new CachedPlanExecutor(gateway, executor);
+      onExecutor?.(cached);
+      return { ...loaded, executor: cached.execute };
     },
     onSchemaLoadOrUpdate: (callback) => gateway.onSchemaLoadOrUpdate(callback),
     stop: () => gateway.stop(),

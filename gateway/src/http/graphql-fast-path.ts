@@ -13,6 +13,7 @@ import {
   toGraphQLError,
 } from '@shop/kit';
 import type { Request, Response } from 'express';
+import type { KnownOperations } from './known-operations';
 
 /**
  * Whether a request can skip express: a server-to-server `POST /graphql` with an uncompressed UTF-8 JSON body of
@@ -66,8 +67,10 @@ export function graphqlFastPath<TContext extends BaseContext>(options: {
   fallback: RequestListener;
   /** Names the service on each request's span (serveInSpan, as mountGraphQL's). */
   service: string;
+  /** Answers operations Apollo has already served without its pipeline (undefined: Apollo answers all). */
+  knownOperations?: KnownOperations<TContext> | undefined;
 }): RequestListener {
-  const { apollo, logger, fallback, maxQueryBytes, service } = options;
+  const { apollo, logger, fallback, maxQueryBytes, service, knownOperations } = options;
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     const bytes = await readBody(req, Number(req.headers['content-length']));
     if (bytes === undefined) {
@@ -107,16 +110,19 @@ export function graphqlFastPath<TContext extends BaseContext>(options: {
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: 'POST', headers, search: '', body },
-      context: async () => {
-        try {
-          return await options.context(req);
-        } catch (error) {
-          throw error instanceof AppError ? toGraphQLError(error) : error;
-        }
-      },
-    });
+    const context = async () => {
+      try {
+        return await options.context(req);
+      } catch (error) {
+        throw error instanceof AppError ? toGraphQLError(error) : error;
+      }
+    };
+    const response =
+      (await knownOperations?.serve(apollo, body, headers, context)) ??
+      (await apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: 'POST', headers, search: '', body },
+        context,
+      }));
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
