@@ -393,13 +393,20 @@ export class PaymentsRepository {
         SELECT id FROM idempotency_logs WHERE expires_at <= ${now} ORDER BY expires_at LIMIT ${limit})`;
   }
 
-  /** Inside a transaction: records a Stripe event in the inbox; false when it was received before. */
-  async receiveWebhookEvent(event: {
-    id: string;
-    type: string;
-    objectId: string | null;
-    createdAt: Date;
-  }): Promise<boolean> {
+  /**
+   * Records a Stripe event in the inbox (inside the transaction that applies it, outcome 'received' until
+   * then; or alone, with its final `outcome`, for an event nothing is done for); false when it was received
+   * before.
+   */
+  async receiveWebhookEvent(
+    event: {
+      id: string;
+      type: string;
+      objectId: string | null;
+      createdAt: Date;
+    },
+    outcome = 'received',
+  ): Promise<boolean> {
     const inserted = await this.prisma.stripeWebhookEvent.createMany({
       data: [
         {
@@ -407,7 +414,7 @@ export class PaymentsRepository {
           type: event.type,
           objectId: event.objectId,
           stripeCreatedAt: event.createdAt,
-          outcome: 'received',
+          outcome,
         },
       ],
       skipDuplicates: true,

@@ -29,6 +29,16 @@ import { type PaymentProvider, ProviderError, type ProviderIntent } from './stri
 /** The consumer group of the order and inventory events (processed-event marks are recorded under it). */
 export const CONSUMER_GROUP = 'payments';
 
+/** The payment intent webhooks that move a payment, and where to (refunds are handled apart). */
+const webhookTargets: Partial<Record<Stripe.Event['type'], PaymentStatus>> = {
+  'payment_intent.processing': 'PROCESSING',
+  'payment_intent.amount_capturable_updated': 'AUTHORIZED',
+  'payment_intent.payment_failed': 'FAILED',
+  'payment_intent.succeeded': 'CAPTURED',
+  'payment_intent.canceled': 'CANCELLED',
+};
+const IGNORED_TYPE = 'ignored: not a type this shop acts on';
+
 export interface PaymentsSettings {
   /** How long createPaymentIntent's idempotency keys are kept (at least 24 h). */
   idempotencyTtlHours: number;
@@ -511,6 +521,26 @@ export class PaymentsService {
       );
     }
     const object = event.data.object as { id?: string };
+    if (
+      !(event.type in webhookTargets) &&
+      event.type !== 'refund.created' &&
+      event.type !== 'refund.updated'
+    ) {
+      // A type this shop does not act on (payment_intent.created on every payment): its inbox row is written
+      // with its outcome in one statement, no transaction (was BEGIN, the row, its outcome, COMMIT).
+      const fresh = await this.repository.receiveWebhookEvent(
+        {
+          id: event.id,
+          type: event.type,
+          objectId: object.id ?? null,
+          createdAt: new Date(event.created * 1000),
+        },
+        IGNORED_TYPE,
+      );
+      const outcome = fresh ? IGNORED_TYPE : 'duplicate';
+      if (fresh) this.logger.info({ eventId: event.id, type: event.type, outcome }, 'stripe webhook');
+      return { outcome };
+    }
     return this.repository.transaction(async (tx, enqueue) => {
       const fresh = await tx.receiveWebhookEvent({
         id: event.id,
@@ -548,15 +578,8 @@ export class PaymentsService {
       );
       return 'applied';
     }
-    const targets: Partial<Record<Stripe.Event['type'], PaymentStatus>> = {
-      'payment_intent.processing': 'PROCESSING',
-      'payment_intent.amount_capturable_updated': 'AUTHORIZED',
-      'payment_intent.payment_failed': 'FAILED',
-      'payment_intent.succeeded': 'CAPTURED',
-      'payment_intent.canceled': 'CANCELLED',
-    };
-    const to = targets[event.type];
-    if (!to) return 'ignored: not a type this shop acts on';
+    const to = webhookTargets[event.type];
+    if (!to) return IGNORED_TYPE;
     const intent = event.data.object as Stripe.PaymentIntent;
     if (to === 'AUTHORIZED' && intent.status !== 'requires_capture')
       return `ignored: intent ${intent.status}`;

@@ -156,6 +156,15 @@ describe('POST /webhooks/stripe', () => {
     expect((await payments.postWebhook(JSON.stringify(created))).body.outcome).toBe(
       'ignored: not a type this shop acts on',
     );
+    // Recorded once, with its outcome (one statement, no transaction); Stripe's retry of it is a duplicate.
+    expect(
+      await payments.prisma.stripeWebhookEvent.findUnique({ where: { id: created?.id ?? '' } }),
+    ).toMatchObject({
+      type: 'payment_intent.created',
+      objectId: intentId,
+      outcome: 'ignored: not a type this shop acts on',
+    });
+    expect((await payments.postWebhook(JSON.stringify(created))).body.outcome).toBe('duplicate');
     const foreign = {
       ...created,
       id: `evt_${randomUUID().replace(/-/g, '')}`,
