@@ -110,6 +110,23 @@ function isBadUserInputGraphQLError(error: GraphQLError): boolean {
 }
 
 /**
+ * Promise.all of `call` over `items`, leaving out those without the hook (undefined): Apollo awaits a hook of
+ * every plugin, defined or not; awaiting only the defined ones settles the same promises in the same order,
+ * without a promise per plugin that has none (most of them, for most hooks).
+ */
+function invoke<T, R>(
+  items: readonly T[],
+  call: (item: T) => Promise<R> | undefined,
+): Promise<R[]> | undefined {
+  let pending: Promise<R>[] | undefined;
+  for (const item of items) {
+    const result = call(item);
+    if (result !== undefined) (pending ??= []).push(result);
+  }
+  return pending && Promise.all(pending);
+}
+
+/**
  * Serves operations Apollo Server has already served, without its HTTP and request pipeline around them.
  *
  * Once a POST's query text (+ operationName) has reached execution through `executeHTTPGraphQLRequest` (parsed,
@@ -248,10 +265,8 @@ export class KnownOperations<TContext extends BaseContext> {
     } catch (maybeError) {
       // internalExecuteOperation's and executeHTTPGraphQLRequest's answer to an unexpected failure.
       const error = errorNormalize.ensureError(maybeError);
-      await Promise.all(
-        internals.plugins.map((plugin) =>
-          plugin.unexpectedErrorProcessingRequest?.({ requestContext: requestContext as never, error }),
-        ),
+      await invoke(internals.plugins, (plugin) =>
+        plugin.unexpectedErrorProcessingRequest?.({ requestContext: requestContext as never, error }),
       );
       apollo.logger.error(`Unexpected error processing request: ${error}`);
       const { errorResponse } = apollo as unknown as {
@@ -272,7 +287,7 @@ export class KnownOperations<TContext extends BaseContext> {
   ): Promise<HTTPGraphQLResponse | undefined> {
     const { request } = requestContext;
     const listeners = (
-      await Promise.all(internals.plugins.map((plugin) => plugin.requestDidStart?.(requestContext)))
+      (await invoke(internals.plugins, (plugin) => plugin.requestDidStart?.(requestContext))) ?? []
     ).filter((listener): listener is Listener<TContext> => listener !== undefined && listener !== null);
     if (listeners.some((listener) => unsupportedHooks.some((hook) => listener[hook]))) {
       // Only requestDidStart ran (it has no effect of its own in any plugin we know): Apollo takes it.
@@ -283,7 +298,7 @@ export class KnownOperations<TContext extends BaseContext> {
     metrics.persistedQueryHit = false;
     metrics.persistedQueryRegister = false;
     Object.assign(requestContext, { queryHash: known.queryHash, source: request.query });
-    await Promise.all(listeners.map((listener) => listener.didResolveSource?.(requestContext as never)));
+    await invoke(listeners, (listener) => listener.didResolveSource?.(requestContext as never));
     Object.assign(requestContext, {
       document: known.document,
       operation: known.operation,
@@ -296,10 +311,10 @@ export class KnownOperations<TContext extends BaseContext> {
       });
     const didEncounterErrors = async (errors: readonly GraphQLError[]) => {
       Object.assign(requestContext, { errors });
-      await Promise.all(listeners.map((listener) => listener.didEncounterErrors?.(requestContext as never)));
+      await invoke(listeners, (listener) => listener.didEncounterErrors?.(requestContext as never));
     };
     const willSendResponse = () =>
-      Promise.all(listeners.map((listener) => listener.willSendResponse?.(requestContext as never)));
+      invoke(listeners, (listener) => listener.willSendResponse?.(requestContext as never));
     const sendErrorResponse = async (errors: GraphQLError[]) => {
       await didEncounterErrors(errors);
       const { formattedErrors, httpFromErrors } = formatErrors(errors);
@@ -310,12 +325,12 @@ export class KnownOperations<TContext extends BaseContext> {
       return this.answer(internals, requestContext, contentType);
     };
     try {
-      await Promise.all(listeners.map((listener) => listener.didResolveOperation?.(requestContext as never)));
+      await invoke(listeners, (listener) => listener.didResolveOperation?.(requestContext as never));
     } catch (error) {
       return sendErrorResponse([errorNormalize.ensureGraphQLError(error)]);
     }
     const executionListeners = (
-      await Promise.all(listeners.map((listener) => listener.executionDidStart?.(requestContext as never)))
+      (await invoke(listeners, (listener) => listener.executionDidStart?.(requestContext as never))) ?? []
     ).filter((listener) => listener !== undefined && listener !== null);
     executionListeners.reverse();
     // (Apollo would instrument the schema's resolvers for willResolveField hooks: the gateway's executor runs
@@ -349,10 +364,10 @@ export class KnownOperations<TContext extends BaseContext> {
       };
     } catch (maybeError) {
       const error = errorNormalize.ensureError(maybeError);
-      await Promise.all(executionListeners.map((listener) => listener.executionDidEnd?.(error)));
+      await invoke(executionListeners, (listener) => listener.executionDidEnd?.(error));
       return sendErrorResponse([errorNormalize.ensureGraphQLError(error)]);
     }
-    await Promise.all(executionListeners.map((listener) => listener.executionDidEnd?.()));
+    await invoke(executionListeners, (listener) => listener.executionDidEnd?.());
     await willSendResponse();
     return this.answer(internals, requestContext, contentType);
   }
