@@ -439,19 +439,19 @@ export class OrdersService {
       ...(last ? { status: last.to } : {}),
       ...(cancellation ? { cancellationReason: cancellation } : {}),
     };
-    const updated = Object.keys(changes).length > 0 ? await repository.update(order, changes) : order;
-    for (const step of steps) {
-      await repository.addHistory({
-        orderId: order.id,
-        from: step.from,
-        to: step.to,
-        reason: step.reason,
-        source: cause.source,
-        sourceEventId: cause.sourceEventId,
-        actorId: cause.actorId,
-      });
-      await enqueue(...transitionEvents(order, step, cause.correlationId));
-    }
+    const history = steps.map((step) => ({
+      orderId: order.id,
+      from: step.from,
+      to: step.to,
+      reason: step.reason,
+      source: cause.source,
+      sourceEventId: cause.sourceEventId,
+      actorId: cause.actorId,
+    }));
+    // A step always changes the status, so the history rows go with the update (one statement).
+    const updated =
+      Object.keys(changes).length > 0 ? await repository.update(order, changes, history) : order;
+    for (const step of steps) await enqueue(...transitionEvents(order, step, cause.correlationId));
     return updated;
   }
 }
