@@ -268,7 +268,8 @@ export class InventoryRepository {
 
   /**
    * The order's reservations written and its placement set to RESERVED, in one statement (the order's state
-   * row is locked by the caller).
+   * row is locked by the caller). Their times are the statement's (clock_timestamp(), as Prisma's client-side
+   * times were), not the transaction's start: placed → reserved is read from them.
    */
   async reserveOrder(orderId: string, reservations: readonly NewReservation[]): Promise<void> {
     const rows = JSON.stringify(
@@ -283,9 +284,10 @@ export class InventoryRepository {
     );
     await this.prisma.$executeRaw`
       WITH held AS (
-        INSERT INTO stock_reservations (id, inventory_id, order_id, user_id, quantity, expires_at, updated_at)
+        INSERT INTO stock_reservations
+          (id, inventory_id, order_id, user_id, quantity, expires_at, created_at, updated_at)
         SELECT (r->>'id')::uuid, (r->>'inventoryId')::uuid, (r->>'orderId')::uuid, (r->>'userId')::uuid,
-               (r->>'quantity')::int, (r->>'expiresAt')::timestamptz, now()
+               (r->>'quantity')::int, (r->>'expiresAt')::timestamptz, clock_timestamp(), clock_timestamp()
         FROM jsonb_array_elements(${rows}::jsonb) AS r
       )
       UPDATE order_stock_states SET placement = 'RESERVED', updated_at = now() WHERE order_id = ${orderId}::uuid`;
