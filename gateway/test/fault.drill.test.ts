@@ -12,7 +12,7 @@ import {
   type ShopClient,
 } from '@shop/client';
 import { queryDatabase, unpublishedOutboxRows, waitFor } from '@shop/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cents, payOrder, stockEquationProblems, stripeEvents } from './checkout-support';
 import {
   ConsumedCounter,
@@ -40,6 +40,7 @@ const INITIAL_STOCK = 10_000;
 
 interface Customer {
   email: string;
+  password: string;
   client: ShopClient;
 }
 
@@ -67,7 +68,8 @@ class Warehouse {
   failedRequests = 0;
 
   constructor(
-    private readonly admin: ShopClient,
+    /** Replaced with a fresh session before each drill (access tokens last 15 minutes). */
+    public admin: ShopClient,
     private readonly ordersDb: string,
   ) {}
 
@@ -158,7 +160,21 @@ describe('fault drills: kill -9, Kafka and Redis restarts during checkouts', () 
       const { register } = await stack.client.data(RegisterDocument, {
         input: { email, password, name: `Drill customer ${i}` },
       });
-      customers.push({ email, client: stack.client.as(register.accessToken) });
+      customers.push({ email, password, client: stack.client.as(register.accessToken) });
+    }
+  });
+
+  // Access tokens last 15 minutes and the three drills together can take longer on a loaded box: everyone signs
+  // in again before each drill, as a client would when its token expires.
+  beforeEach(async () => {
+    const login = await stack.client.data(LoginDocument, demo.admin);
+    warehouse.admin = stack.client.as(login.login.accessToken);
+    for (const customer of customers) {
+      const { login: session } = await stack.client.data(LoginDocument, {
+        email: customer.email,
+        password: customer.password,
+      });
+      customer.client = stack.client.as(session.accessToken);
     }
   });
 
