@@ -121,7 +121,9 @@ function invoke<T, R>(
   let pending: Promise<R>[] | undefined;
   for (const item of items) {
     const result = call(item);
-    if (result !== undefined) (pending ??= []).push(result);
+    if (result === undefined) continue;
+    if (pending === undefined) pending = [result];
+    else pending.push(result);
   }
   return pending && Promise.all(pending);
 }
