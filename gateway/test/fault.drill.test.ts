@@ -252,7 +252,8 @@ describe('fault drills: kill -9, Kafka and Redis restarts during checkouts', () 
   /** What a client does afterwards: pays every order of its own still PENDING, until none is. */
   async function resumeUnfinished(): Promise<number> {
     let resumed = 0;
-    await waitFor(
+    const pendingIds = new Set<string>();
+    const settled = waitFor(
       'every order settled (PAID or CANCELLED)',
       async () => {
         let pending = 0;
@@ -261,14 +262,33 @@ describe('fault drills: kill -9, Kafka and Redis restarts during checkouts', () 
           for (const { node } of myOrders.edges) {
             if (node.status !== 'PENDING') continue;
             pending += 1;
+            pendingIds.add(node.id);
             resumed += 1;
             await payOrder(stack, customer.client, node.id).catch(() => {});
           }
         }
+        if (pending === 0) pendingIds.clear();
         return pending === 0;
       },
       { timeoutMs: 240_000, intervalMs: 2000 },
     );
+    await settled.catch(async (error: unknown) => {
+      // Where the orders still PENDING stand in payments (and at the local Stripe), for whoever reads the failure.
+      const ids = [...pendingIds].slice(0, 20);
+      const payments = await queryDatabase<{ order_id: string; status: string; intent: string | null }>(
+        stack.subgraphs.payments?.database?.url as string,
+        'SELECT order_id::text, status::text, stripe_payment_intent_id AS intent FROM payments WHERE order_id = ANY($1::uuid[])',
+        [ids],
+      ).catch(() => []);
+      const sent = await stripeEvents(stack).catch(() => []);
+      const stripe = payments.map((p) => ({
+        ...p,
+        stripeEvents: sent.filter((e) => e.object.id === p.intent).map((e) => e.type),
+      }));
+      throw new Error(
+        `${(error as Error).message}; still PENDING: ${JSON.stringify({ ids, payments: stripe })}`,
+      );
+    });
     return resumed;
   }
 

@@ -7,6 +7,11 @@ import { canonical, decodeForm, type FormObject, type FormValue } from './form';
 
 /** How long an undeliverable webhook is retried before it is dropped. */
 const WEBHOOK_RETRY_FOR_MS = 180_000;
+/**
+ * How long one delivery may go unanswered: a request that hangs is given up and retried, as Stripe gives up on
+ * a slow endpoint, instead of holding every later event of the queue behind it for good.
+ */
+const WEBHOOK_TIMEOUT_MS = 10_000;
 
 /**
  * A Stripe-compatible server for development and tests (Stripe itself is out of reach here, stripe-mock is
@@ -557,7 +562,9 @@ export class LocalStripeServer {
             'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
           },
           body: payload,
+          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
         });
+        await response.arrayBuffer();
         if (response.ok) return;
         this.options.logger?.warn({ eventId: event.id, status: response.status }, 'webhook refused');
       } catch (error) {
