@@ -26,7 +26,11 @@ describe('Kafka down between the outbox write and the relay', () => {
   let prisma: ReturnType<typeof createLedgerClient>;
 
   beforeAll(async () => {
-    broker = new KafkaBroker({ dir, port: await freePort(), controllerPort: await freePort(), heapMb: 384 });
+    // Two freePort calls in a row can return the same port: the controller's must differ from the broker's.
+    const port = await freePort();
+    let controllerPort = await freePort();
+    while (controllerPort === port) controllerPort = await freePort();
+    broker = new KafkaBroker({ dir, port, controllerPort, heapMb: 384 });
     await broker.start();
     [db, kafka] = await Promise.all([
       createTestDatabase(ledgerMigrations),

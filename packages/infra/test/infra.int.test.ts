@@ -1,10 +1,30 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@shop/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { infraDown, infraStatus, infraUp, kafkaAnswers, readInfraSettings } from '../src';
 import { redisAnswers } from '../src/redis';
+
+/** Whether nothing listens on `port` and no connection holds it right now. */
+const portIsFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+/**
+ * A free port whose next one is free too: infraUp gives a broker on port P its controller on P + 1, and with
+ * other test files running at once (their servers and client sockets on ephemeral ports) P + 1 is sometimes taken.
+ */
+async function freeKafkaPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (await portIsFree(port + 1)) return port;
+  }
+}
 
 // A second, private copy of the local infrastructure: its own Redis and Kafka on free ports and its own
 // state folder, next to (and never touching) the services the rest of the suite uses.
@@ -19,7 +39,7 @@ describe('infra:up / infra:down', () => {
   });
 
   it('starts what does not answer, is a no-op the second time, and stops only what it started', async () => {
-    const kafkaPort = await freePort();
+    const kafkaPort = await freeKafkaPort();
     settings = {
       ...shared,
       redisUrl: `redis://127.0.0.1:${await freePort()}`,
