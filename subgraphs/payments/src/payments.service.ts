@@ -16,6 +16,7 @@ import type Stripe from 'stripe';
 import { z } from 'zod';
 import { transitionEvents } from './events/publish';
 import { fromMinorUnits, toMinorUnits } from './money';
+import { PaymentArrivals } from './payment-arrivals';
 import {
   canTransition,
   isPayable,
@@ -44,6 +45,8 @@ export interface PaymentsSettings {
   idempotencyTtlHours: number;
   /** How old a webhook's signed timestamp may be. */
   webhookToleranceSeconds: number;
+  /** How long createPaymentIntent waits for a payment payments has not created yet (0: answer NOT_FOUND at once). */
+  paymentWaitMs: number;
 }
 
 /** What createPaymentIntent returns, and what its idempotency log stores. */
@@ -102,6 +105,7 @@ export class PaymentsService {
     private readonly provider: PaymentProvider,
     private readonly settings: PaymentsSettings,
     private readonly logger: Logger,
+    private readonly arrivals = new PaymentArrivals(),
   ) {}
 
   // --- reads ---------------------------------------------------------------------------------------------
@@ -168,7 +172,32 @@ export class PaymentsService {
       now,
     );
     if (logged) return this.replay(logged, requestHash);
-    if (payment === null) throw notFound('Payment of order', orderId);
+    const found = payment ?? (await this.awaitPayment(orderId));
+    if (found === null) throw notFound('Payment of order', orderId);
+    return this.startIntent(customer, found, { idempotencyKey, requestHash, now });
+  }
+
+  /**
+   * The order's payment once payments has created it (from `order.placed`), or null after `paymentWaitMs`:
+   * woken at once when this instance creates it, re-read with backoff in case another instance did.
+   */
+  private async awaitPayment(orderId: string): Promise<PaymentRecord | null> {
+    const deadline = Date.now() + this.settings.paymentWaitMs;
+    for (let pause = 50; ; pause = Math.min(pause * 2, 400)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      await this.arrivals.next(orderId, Math.min(pause, left));
+      const payment = await this.repository.findByOrderId(orderId);
+      if (payment !== null) return payment;
+    }
+  }
+
+  private async startIntent(
+    customer: Viewer,
+    payment: PaymentRecord,
+    request: { idempotencyKey: string; requestHash: string; now: Date },
+  ): Promise<PaymentIntentResult> {
+    const { idempotencyKey, requestHash, now } = request;
     if (payment.userId !== customer.userId) {
       throw forbidden('Only the customer who placed the order may pay for it');
     }
@@ -389,20 +418,22 @@ export class PaymentsService {
   /** `order.placed`: a PENDING payment for the order's total (or CANCELLED, when its cancel came first). */
   async onOrderPlaced(event: EventEnvelope<'order.placed'>): Promise<void> {
     const { orderId, userId, total } = event.data;
-    await this.repository.transaction(async (tx, enqueue) => {
-      if (!(await tx.claimEvent(CONSUMER_GROUP, event.id))) return;
+    const created = await this.repository.transaction(async (tx, enqueue) => {
+      if (!(await tx.claimEvent(CONSUMER_GROUP, event.id))) return false;
       const created = await tx.createPending(
         { orderId, userId, amount: total.amount, currency: total.currency, metadata: {} },
         { source: 'EVENT', notes: 'order placed' },
       );
-      if (created === null) return;
+      if (created === null) return false;
       const cancelled = await tx.findCancellation(orderId);
       if (cancelled) {
         await this.transition(tx, enqueue, created, 'CANCELLED', 'EVENT', {
           notes: `order cancelled before it was placed here (${cancelled.reason})`,
         });
       }
+      return true;
     });
+    if (created) this.arrivals.announce(orderId);
   }
 
   /** `order.shipped`: captures the authorised payment. */

@@ -27,6 +27,7 @@ export const subgraph = defineSubgraph({
       {
         idempotencyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS,
         webhookToleranceSeconds: config.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+        paymentWaitMs: config.PAYMENT_INTENT_WAIT_MS,
       },
       logger,
     );

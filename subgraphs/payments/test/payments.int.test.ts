@@ -205,6 +205,23 @@ describe('createPaymentIntent', () => {
     expect(newKey.clientSecret).toBe(first.clientSecret);
   });
 
+  it('asked right after checkout, before payments has the order, it waits for the payment instead of NOT_FOUND', async () => {
+    const customer = await payments.customer();
+    const orderId = randomUUID();
+    // Asked first, the event published afterwards: the call can only succeed by waiting for the payment.
+    const asked = payments.graphql(CREATE_INTENT, { orderId, key: randomUUID() }, customer.token);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await payments.publish(
+      'order.placed',
+      sampleOrderPlaced({ orderId, userId: customer.userId, userEmail: customer.email }),
+    );
+    const response = (await asked) as IntentResponse;
+    expect(response.errors).toBeUndefined();
+    expect(response.data?.createPaymentIntent.payment.status).toBe('PENDING');
+    expect(response.data?.createPaymentIntent.clientSecret).toMatch(/^pi_/);
+    expect(await payments.prisma.payment.count({ where: { orderId } })).toBe(1);
+  });
+
   it('concurrent calls with one key create one intent and answer alike', async () => {
     const { orderId, customer } = await placedOrder();
     const key = randomUUID();

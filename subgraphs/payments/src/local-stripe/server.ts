@@ -12,6 +12,12 @@ const WEBHOOK_RETRY_FOR_MS = 180_000;
  * a slow endpoint, instead of holding every later event of the queue behind it for good.
  */
 const WEBHOOK_TIMEOUT_MS = 10_000;
+/**
+ * How many PaymentIntents' webhooks are in flight at once. Stripe sends events of different objects in parallel
+ * (and promises no order at all); this stand-in keeps each intent's events in order, one at a time, and sends up
+ * to this many intents' at once, so one slow or failing delivery holds only its own intent's later events.
+ */
+const DEFAULT_WEBHOOK_CONCURRENCY = 8;
 
 /**
  * A Stripe-compatible server for development and tests (Stripe itself is out of reach here, stripe-mock is
@@ -37,6 +43,8 @@ export interface LocalStripeOptions {
   webhookSecret: string;
   /** Where webhooks go; set later with `setWebhookUrl` (or `POST /_local/webhooks`). */
   webhookUrl?: string;
+  /** Intents whose webhooks are delivered at the same time (default 8; 1 sends every event in order). */
+  webhookConcurrency?: number;
   logger?: Logger;
 }
 
@@ -157,16 +165,26 @@ function metadataOf(value: FormValue | undefined): Record<string, string> {
   return Object.fromEntries(entries);
 }
 
+/** An event's delivery lane: its PaymentIntent (a refund's is the intent it refunds). */
+function laneOf(event: StripeEvent): string {
+  const object = event.data.object as { id?: unknown; payment_intent?: unknown };
+  return String(object.payment_intent ?? object.id ?? event.id);
+}
+
 export class LocalStripeServer {
   private readonly server: Server;
   private readonly intents = new Map<string, PaymentIntent>();
   private readonly refunds = new Map<string, Refund>();
   private readonly idempotency = new Map<string, { fingerprint: string; status: number; body: Json }>();
   private readonly events: StripeEvent[] = [];
-  private readonly queue: StripeEvent[] = [];
+  /** Events not yet delivered, by lane (the PaymentIntent they belong to), each lane in the order sent. */
+  private readonly lanes = new Map<string, StripeEvent[]>();
+  /** Lanes that have events waiting, oldest first (a Map keeps insertion order). */
+  private readonly waiting = new Map<string, true>();
+  /** Lanes being delivered now: each sends its events one at a time. */
+  private readonly delivering = new Map<string, Promise<void>>();
   private webhookUrl: string | undefined;
   private paused = false;
-  private delivering: Promise<void> | undefined;
   private closed = false;
 
   constructor(private readonly options: LocalStripeOptions) {
@@ -198,7 +216,7 @@ export class LocalStripeServer {
     this.closed = true;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await this.delivering;
+    await Promise.all(this.delivering.values());
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -527,26 +545,43 @@ export class LocalStripeServer {
       data: { object: structuredClone(object) },
     };
     this.events.push(event);
-    this.queue.push(event);
+    const lane = laneOf(event);
+    const queued = this.lanes.get(lane);
+    if (queued) queued.push(event);
+    else this.lanes.set(lane, [event]);
+    if (!this.delivering.has(lane)) this.waiting.set(lane, true);
     this.kick();
   }
 
   /**
-   * Sends queued events one at a time, in order, retrying a failed delivery with backoff as Stripe does (Stripe
-   * for up to three days; this stand-in for three minutes, enough to outlast a restart of the payments subgraph).
+   * Starts delivering waiting lanes while fewer than `webhookConcurrency` are in flight. A lane sends its events
+   * one at a time, in order, retrying a failed delivery with backoff as Stripe does (Stripe for up to three days;
+   * this stand-in for three minutes, enough to outlast a restart of the payments subgraph).
    */
   private kick(): void {
-    if (this.delivering || this.paused || !this.webhookUrl || this.queue.length === 0) return;
-    this.delivering = (async () => {
-      while (!this.closed && !this.paused && this.webhookUrl && this.queue.length > 0) {
-        const event = this.queue[0] as StripeEvent;
-        await this.deliver(this.webhookUrl, event);
-        this.queue.shift();
-      }
-    })().finally(() => {
-      this.delivering = undefined;
-      if (!this.closed) this.kick();
-    });
+    const concurrency = this.options.webhookConcurrency ?? DEFAULT_WEBHOOK_CONCURRENCY;
+    for (const lane of this.waiting.keys()) {
+      if (this.closed || this.paused || !this.webhookUrl || this.delivering.size >= concurrency) return;
+      this.waiting.delete(lane);
+      this.delivering.set(
+        lane,
+        this.deliverLane(lane).finally(() => {
+          this.delivering.delete(lane);
+          // Paused or closed mid-lane: what is left waits for the next kick.
+          if ((this.lanes.get(lane)?.length ?? 0) > 0) this.waiting.set(lane, true);
+          else this.lanes.delete(lane);
+          if (!this.closed) this.kick();
+        }),
+      );
+    }
+  }
+
+  private async deliverLane(lane: string): Promise<void> {
+    const queued = this.lanes.get(lane) ?? [];
+    while (!this.closed && !this.paused && this.webhookUrl && queued.length > 0) {
+      await this.deliver(this.webhookUrl, queued[0] as StripeEvent);
+      queued.shift();
+    }
   }
 
   private async deliver(url: string, event: StripeEvent): Promise<void> {
