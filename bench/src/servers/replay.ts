@@ -2,6 +2,8 @@
 // `/<subgraph>/graphql`. In record mode it forwards each request to the real subgraph (TARGETS) and remembers the
 // answer by (subgraph, request body); after `POST /__replay` it answers only from what it recorded (unknown
 // bodies: 502, counted in `GET /__stats`), so the gateways, not the subgraphs, are the bottleneck.
+// `GET /__recorded` lists what it recorded, in the order first asked: the subgraph, the request body and the
+// answer (the bench replays our gateway's fetches for one query itself as the deep query's direct baseline).
 // Env: TARGETS (JSON {name: url}), PORT.
 import { createServer, type IncomingMessage } from 'node:http';
 
@@ -27,6 +29,20 @@ const server = createServer(async (req, res) => {
   if (req.url === '/__replay') {
     replaying = true;
     res.end(JSON.stringify({ recorded: recorded.size }));
+    return;
+  }
+  if (req.url === '/__recorded') {
+    const list = [...recorded].map(([key, answer]) => {
+      const newline = key.indexOf('\n');
+      return {
+        subgraph: key.slice(0, newline),
+        body: key.slice(newline + 1),
+        status: answer.status,
+        answer: answer.body.toString('utf8'),
+      };
+    });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(list));
     return;
   }
   if (req.url === '/__stats') {
