@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { UniqueViolation } from '@shop/db';
-import { claimEvent, type Enqueue, type OutboxTransactionOptions, repositoryTransaction } from '@shop/events';
+import {
+  claimEvent,
+  type Enqueue,
+  noteDuplicate,
+  type OutboxTransactionOptions,
+  repositoryTransaction,
+} from '@shop/events';
 import {
   type Payment,
   type PaymentStatusHistory,
@@ -196,10 +202,14 @@ export class PaymentsRepository {
   }
 
   /**
-   * The new PENDING payment with its first history row (from nothing to PENDING, `history`), or null when the
-   * order has one already (the unique order id decides; then no history row either).
+   * Inside a transaction: claims the event for the consumer group and, only if the claim is new, inserts the
+   * order's PENDING payment with its first history row, in one statement (the claim, the insert and the history
+   * row were three round trips, each one while the payments handler of that partition waits). `claimed` is false
+   * for an event handled before; `created` is null then, or when the order has a payment already (the unique
+   * order id decides; then no history row either).
    */
-  async createPending(
+  async claimAndCreatePending(
+    claim: { group: string; eventId: string },
     payment: {
       orderId: string;
       userId: string;
@@ -208,15 +218,18 @@ export class PaymentsRepository {
       metadata: Record<string, string>;
     },
     history: { source: TransitionSource; notes: string | null },
-  ): Promise<PaymentRecord | null> {
-    // One statement that inserts the payment and its history row and returns the payment (a nested create
-    // was three: createMany, a read of it, the history row).
-    const [row] = await this.prisma.$queryRaw<LockedPaymentRow[]>`
-      WITH created AS (
+  ): Promise<{ claimed: boolean; created: PaymentRecord | null }> {
+    const [row] = await this.prisma.$queryRaw<(Partial<LockedPaymentRow> & { claimed: boolean })[]>`
+      WITH claimed AS (
+        INSERT INTO processed_events (consumer_group, event_id) VALUES (${claim.group}, ${claim.eventId}::uuid)
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      ), created AS (
         INSERT INTO payments (id, order_id, user_id, amount, currency, status, metadata, created_at, updated_at)
-        VALUES (${randomUUID()}::uuid, ${payment.orderId}::uuid, ${payment.userId}::uuid,
-                ${new Prisma.Decimal(payment.amount).toFixed()}::numeric, ${payment.currency}, 'PENDING',
-                ${JSON.stringify(payment.metadata)}::jsonb, now(), now())
+        SELECT ${randomUUID()}::uuid, ${payment.orderId}::uuid, ${payment.userId}::uuid,
+               ${new Prisma.Decimal(payment.amount).toFixed()}::numeric, ${payment.currency}, 'PENDING',
+               ${JSON.stringify(payment.metadata)}::jsonb, now(), now()
+        WHERE EXISTS (SELECT 1 FROM claimed)
         ON CONFLICT DO NOTHING
         RETURNING *
       ), history AS (
@@ -224,8 +237,14 @@ export class PaymentsRepository {
         SELECT ${randomUUID()}::uuid, id, NULL, 'PENDING', ${history.source}::transition_source, ${history.notes}::text
         FROM created
       )
-      SELECT ${paymentColumns} FROM created`;
-    return row === undefined ? null : paymentOfRow(row);
+      SELECT EXISTS (SELECT 1 FROM claimed) AS claimed, p.*
+      FROM (SELECT 1) AS one
+      LEFT JOIN (SELECT ${paymentColumns} FROM created) p ON true`;
+    if (row === undefined) throw new Error('a SELECT over (SELECT 1) returned no row');
+    const { claimed, ...created } = row;
+    if (!claimed) noteDuplicate();
+    // No payment inserted: the LEFT JOIN gives its columns as nulls.
+    return { claimed, created: created.id ? paymentOfRow(created as LockedPaymentRow) : null };
   }
 
   async update(id: string, changes: PaymentChanges): Promise<PaymentRecord> {

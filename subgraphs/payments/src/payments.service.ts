@@ -419,8 +419,8 @@ export class PaymentsService {
   async onOrderPlaced(event: EventEnvelope<'order.placed'>): Promise<void> {
     const { orderId, userId, total } = event.data;
     const created = await this.repository.transaction(async (tx, enqueue) => {
-      if (!(await tx.claimEvent(CONSUMER_GROUP, event.id))) return false;
-      const created = await tx.createPending(
+      const { created } = await tx.claimAndCreatePending(
+        { group: CONSUMER_GROUP, eventId: event.id },
         { orderId, userId, amount: total.amount, currency: total.currency, metadata: {} },
         { source: 'EVENT', notes: 'order placed' },
       );
