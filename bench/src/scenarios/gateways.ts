@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -451,6 +452,22 @@ function fixedRateOf(saturated: BenchRow[]): number {
   return Math.max(step, Math.floor(rate / step) * step);
 }
 
+/** Our gateway is not published: its version is the commit it runs from ("+ changes" when the tree differs). */
+function oursVersion(): string {
+  let commit = 'not a git checkout';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'gateway', 'packages'], {
+      cwd: root,
+      encoding: 'utf8',
+    }).trim();
+    if (changed) commit += ' + changes';
+  } catch {
+    // Not a git checkout (an unpacked archive): said so.
+  }
+  return `git ${commit}`;
+}
+
 function versionOf(pkg: string): string {
   const path = join(root, 'bench/node_modules', pkg, 'package.json');
   return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
@@ -731,6 +748,7 @@ export const gatewaysScenario: BenchScenario = {
         rows,
         targets: targetsOf(rows, queries, baselines, fixedRates, options),
         versions: {
+          'ours (@shop/gateway)': oursVersion(),
           '@apollo/gateway': versionOf('@apollo/gateway'),
           '@apollo/server': versionOf('@apollo/server'),
           '@graphql-hive/gateway': versionOf('@graphql-hive/gateway'),
