@@ -81,12 +81,16 @@ describe('local Stripe webhook delivery', () => {
     const released = new Promise<void>((resolve) => {
       release = resolve;
     });
-    let slow: string | undefined;
-    const { received, payCard } = await setUp(undefined, (event) =>
-      event.intent === slow && event.type === 'payment_intent.created' ? released : undefined,
-    );
-    slow = await payCard();
+    // The first event sent is held: its webhook can arrive before payCard() has even returned the intent's id.
+    let held: string | undefined;
+    const { received, payCard } = await setUp(undefined, (event) => {
+      if (held !== undefined) return undefined;
+      held = event.intent;
+      return released;
+    });
+    const slow = await payCard();
     const others = [await payCard(), await payCard()];
+    expect(held).toBe(slow);
     // The slow intent's first event is still unanswered; the other two intents are delivered meanwhile.
     await waitFor(
       () => others.every((id) => received.filter((event) => event.intent === id).length === 2),
