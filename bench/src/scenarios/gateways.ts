@@ -257,6 +257,19 @@ interface Subject {
 }
 
 /** A gateway (or one subgraph) asked `request`, which must answer `{ data: expected }`. */
+/** One subject per running gateway (in `gatewayKinds` order) asked the query. */
+function gatewaySubjects(gateways: { process: BenchProcess; url: string }[], query: Query): Subject[] {
+  return gateways.map((gateway, i) =>
+    requestSubject(
+      gatewayKinds[i]?.label as string,
+      gateway.url,
+      query.request,
+      query.expected,
+      gateway.process.pid,
+    ),
+  );
+}
+
 function requestSubject(
   label: string,
   url: string,
@@ -664,15 +677,7 @@ export const gatewaysScenario: BenchScenario = {
 
       const rows: BenchRow[] = [];
       const realSubjects = (query: Query, withDirect: boolean): Subject[] => {
-        const subjects = real.map((gateway, i) =>
-          requestSubject(
-            gatewayKinds[i]?.label as string,
-            gateway.url,
-            query.request,
-            query.expected,
-            gateway.process.pid,
-          ),
-        );
+        const subjects = gatewaySubjects(real, query);
         if (withDirect) {
           subjects.push(
             requestSubject(
@@ -728,15 +733,7 @@ export const gatewaysScenario: BenchScenario = {
       await fetch(`http://127.0.0.1:${replayPort}/__replay`, { method: 'POST' });
       for (const query of modes.includes('bound') ? queries : []) {
         options.log(`gateway-bound · ${query.label}`);
-        const subjects = bound.map((gateway, i) =>
-          requestSubject(
-            gatewayKinds[i]?.label as string,
-            gateway.url,
-            query.request,
-            query.expected,
-            gateway.process.pid,
-          ),
-        );
+        const subjects = gatewaySubjects(bound, query);
         rows.push(...(await measure(`gateway-bound · ${query.label}`, subjects, options)));
       }
       const stats = (await (await fetch(`http://127.0.0.1:${replayPort}/__stats`)).json()) as {
