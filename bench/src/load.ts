@@ -10,10 +10,11 @@ export interface GraphQLRequest {
   token?: string;
 }
 
-function headersOf(request: GraphQLRequest): Record<string, string> {
+/** A GraphQL POST's headers, with the bearer token when there is one (as a gateway forwards it). */
+export function headersOf(token: string | undefined): Record<string, string> {
   return {
     'content-type': 'application/json',
-    ...(request.token ? { authorization: `Bearer ${request.token}` } : {}),
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
   };
 }
 
@@ -24,7 +25,7 @@ export async function send(
 ): Promise<{ status: number; body: unknown; text: string }> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: headersOf(request),
+    headers: headersOf(request.token),
     body: JSON.stringify({ query: request.query, variables: request.variables ?? {} }),
   });
   const text = await response.text();
@@ -84,7 +85,7 @@ export async function runLoad(
   const result = await autocannon({
     url,
     method: 'POST',
-    headers: headersOf(request),
+    headers: headersOf(request.token),
     body: JSON.stringify({ query: request.query, variables: request.variables ?? {} }),
     connections: options.connections,
     duration: options.seconds,
@@ -124,7 +125,7 @@ export type PlanStep =
 export function callOf(url: string, request: GraphQLRequest, expectText: string): Call {
   return {
     url,
-    headers: headersOf(request),
+    headers: headersOf(request.token),
     body: JSON.stringify({ query: request.query, variables: request.variables ?? {} }),
     expectText,
   };

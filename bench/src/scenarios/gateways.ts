@@ -12,6 +12,7 @@ import {
   callOf,
   expectAnswer,
   type GraphQLRequest,
+  headersOf,
   type LoadResult,
   type PlanStep,
   runLoad,
@@ -446,7 +447,7 @@ function planSteps(
   }
   const call: Call = {
     url,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: headersOf(token),
     body: sent[0].body,
     expectText: sent[0].answer,
   };

@@ -10,9 +10,10 @@ export class PaymentArrivals {
 
   /** This instance just committed the payment of `orderId`: its waiters look again now. */
   announce(orderId: string): void {
-    const waiting = this.waiters.get(orderId.toLowerCase());
+    const key = orderId.toLowerCase();
+    const waiting = this.waiters.get(key);
     if (!waiting) return;
-    this.waiters.delete(orderId.toLowerCase());
+    this.waiters.delete(key);
     for (const wake of waiting) wake();
   }
 
@@ -37,12 +38,5 @@ export class PaymentArrivals {
       }, ms);
       waiting.add(wake);
     });
-  }
-
-  /** Calls waiting right now (for tests). */
-  get waiting(): number {
-    let count = 0;
-    for (const waiting of this.waiters.values()) count += waiting.size;
-    return count;
   }
 }

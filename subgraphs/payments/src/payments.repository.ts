@@ -203,10 +203,9 @@ export class PaymentsRepository {
 
   /**
    * Inside a transaction: claims the event for the consumer group and, only if the claim is new, inserts the
-   * order's PENDING payment with its first history row, in one statement (the claim, the insert and the history
-   * row were three round trips, each one while the payments handler of that partition waits). `claimed` is false
-   * for an event handled before; `created` is null then, or when the order has a payment already (the unique
-   * order id decides; then no history row either).
+   * order's PENDING payment with its first history row, in one statement (the claim and the insert were two round
+   * trips, each one while the payments handler of that partition waits). Null for an event handled before, or
+   * when the order has a payment already (the unique order id decides; then no history row either).
    */
   async claimAndCreatePending(
     claim: { group: string; eventId: string },
@@ -218,7 +217,7 @@ export class PaymentsRepository {
       metadata: Record<string, string>;
     },
     history: { source: TransitionSource; notes: string | null },
-  ): Promise<{ claimed: boolean; created: PaymentRecord | null }> {
+  ): Promise<PaymentRecord | null> {
     const [row] = await this.prisma.$queryRaw<(Partial<LockedPaymentRow> & { claimed: boolean })[]>`
       WITH claimed AS (
         INSERT INTO processed_events (consumer_group, event_id) VALUES (${claim.group}, ${claim.eventId}::uuid)
@@ -244,7 +243,7 @@ export class PaymentsRepository {
     const { claimed, ...created } = row;
     if (!claimed) noteDuplicate();
     // No payment inserted: the LEFT JOIN gives its columns as nulls.
-    return { claimed, created: created.id ? paymentOfRow(created as LockedPaymentRow) : null };
+    return created.id ? paymentOfRow(created as LockedPaymentRow) : null;
   }
 
   async update(id: string, changes: PaymentChanges): Promise<PaymentRecord> {

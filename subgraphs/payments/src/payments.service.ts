@@ -419,7 +419,7 @@ export class PaymentsService {
   async onOrderPlaced(event: EventEnvelope<'order.placed'>): Promise<void> {
     const { orderId, userId, total } = event.data;
     const created = await this.repository.transaction(async (tx, enqueue) => {
-      const { created } = await tx.claimAndCreatePending(
+      const created = await tx.claimAndCreatePending(
         { group: CONSUMER_GROUP, eventId: event.id },
         { orderId, userId, amount: total.amount, currency: total.currency, metadata: {} },
         { source: 'EVENT', notes: 'order placed' },

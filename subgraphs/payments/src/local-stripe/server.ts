@@ -179,8 +179,8 @@ export class LocalStripeServer {
   private readonly events: StripeEvent[] = [];
   /** Events not yet delivered, by lane (the PaymentIntent they belong to), each lane in the order sent. */
   private readonly lanes = new Map<string, StripeEvent[]>();
-  /** Lanes that have events waiting, oldest first (a Map keeps insertion order). */
-  private readonly waiting = new Map<string, true>();
+  /** Lanes that have events waiting, oldest first (a Set keeps insertion order). */
+  private readonly waiting = new Set<string>();
   /** Lanes being delivered now: each sends its events one at a time. */
   private readonly delivering = new Map<string, Promise<void>>();
   private webhookUrl: string | undefined;
@@ -549,7 +549,7 @@ export class LocalStripeServer {
     const queued = this.lanes.get(lane);
     if (queued) queued.push(event);
     else this.lanes.set(lane, [event]);
-    if (!this.delivering.has(lane)) this.waiting.set(lane, true);
+    if (!this.delivering.has(lane)) this.waiting.add(lane);
     this.kick();
   }
 
@@ -560,7 +560,7 @@ export class LocalStripeServer {
    */
   private kick(): void {
     const concurrency = this.options.webhookConcurrency ?? DEFAULT_WEBHOOK_CONCURRENCY;
-    for (const lane of this.waiting.keys()) {
+    for (const lane of this.waiting) {
       if (this.closed || this.paused || !this.webhookUrl || this.delivering.size >= concurrency) return;
       this.waiting.delete(lane);
       this.delivering.set(
@@ -568,7 +568,7 @@ export class LocalStripeServer {
         this.deliverLane(lane).finally(() => {
           this.delivering.delete(lane);
           // Paused or closed mid-lane: what is left waits for the next kick.
-          if ((this.lanes.get(lane)?.length ?? 0) > 0) this.waiting.set(lane, true);
+          if ((this.lanes.get(lane)?.length ?? 0) > 0) this.waiting.add(lane);
           else this.lanes.delete(lane);
           if (!this.closed) this.kick();
         }),
