@@ -30,6 +30,8 @@ export const notificationsEnv = subgraphEnv({
     NOTIFY_DELIVERY_INTERVAL_MS: positiveInt.default(5_000),
     /** Longest wait for the SMTP server at each step (connect, greeting, each command). */
     SMTP_TIMEOUT_MS: positiveInt.default(10_000),
+    /** SMTP connections kept open and used in parallel (the delivery job's sends queue for them). */
+    SMTP_MAX_CONNECTIONS: positiveInt.default(5),
     /**
      * How long an order or payment event that came before its order.placed (the customer's contact) waits
      * for it; then it is recorded as a FAILED notification without a recipient.

@@ -17,6 +17,8 @@ export interface MailerSettings {
   from: string;
   /** Longest wait at each step (connect, greeting, each command): a slow server fails the attempt. */
   timeoutMs: number;
+  /** Connections kept open to the server and used for one message at a time each (the pool's size). */
+  maxConnections: number;
 }
 
 export interface OutgoingEmail {
@@ -26,7 +28,12 @@ export interface OutgoingEmail {
   text: string;
 }
 
-/** Sends email over SMTP with nodemailer (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASS, SMTP_SECURE, MAIL_FROM). */
+/**
+ * Sends email over SMTP with nodemailer (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASS, SMTP_SECURE, MAIL_FROM)
+ * through a pool of open connections: a new connection per message cost a TCP connect, the greeting, EHLO
+ * (and TLS and AUTH against a real relay) every time, most of the mailer's CPU under load. Messages beyond
+ * `maxConnections` wait in the pool's queue; a connection the server closed is replaced on the next message.
+ */
 export class Mailer {
   private readonly transport: Transporter;
 
@@ -36,6 +43,8 @@ export class Mailer {
     private readonly metrics?: NotificationMetrics,
   ) {
     this.transport = nodemailer.createTransport({
+      pool: true,
+      maxConnections: settings.maxConnections,
       host: settings.host,
       port: settings.port,
       secure: settings.secure,

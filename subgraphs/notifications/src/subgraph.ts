@@ -37,6 +37,7 @@ export const subgraph = defineSubgraph({
         pass: config.SMTP_PASS,
         from: config.MAIL_FROM,
         timeoutMs: config.SMTP_TIMEOUT_MS,
+        maxConnections: config.SMTP_MAX_CONNECTIONS,
       },
       metrics.notifications(),
     );

@@ -32,6 +32,8 @@ export interface LocalMailOptions {
  */
 export class LocalMail {
   readonly messages: ReceivedMail[] = [];
+  /** SMTP connections accepted since start (a pooled client reuses its connections). */
+  smtpConnections = 0;
   private smtp: SMTPServer | undefined;
   private http: Server | undefined;
   private smtpPortInUse = 0;
@@ -75,6 +77,13 @@ export class LocalMail {
       // Plain SMTP on a local port: no certificate to manage.
       disabledCommands: ['STARTTLS'],
       logger: false,
+      // stopSmtp() drops the connections a pooled client keeps open at once (421) instead of after 30 s, so
+      // "SMTP down" is down for them too.
+      closeTimeout: 50,
+      onConnect: (_session, callback) => {
+        this.smtpConnections += 1;
+        callback();
+      },
       onAuth: (auth, _session, callback) => callback(null, { user: auth.username ?? 'anyone' }),
       onData: (stream, session, callback) => {
         simpleParser(stream)
