@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 
@@ -51,12 +52,40 @@ export interface PrismaAdapterOptions {
    * when each connection starts), so one slow query cannot hold a pooled connection for longer.
    */
   statementTimeoutMs?: number;
+  /**
+   * Named prepared statements (default true): each connection prepares a statement once and later runs
+   * only bind + execute, so Postgres no longer parses and plans it again every time. Turn off behind a
+   * pooler that cannot follow prepared statements (PgBouncer in transaction mode before 1.21).
+   */
+  preparedStatements?: boolean;
+}
+
+/**
+ * Names prepared statements by their SQL text (a hash: the same text, the same name on every connection).
+ * Bounded: past `limit` distinct texts, new ones run unnamed, so a client that builds many one-off texts
+ * cannot grow every connection's set of prepared statements without end.
+ */
+export function preparedStatementNames(limit = 1_000): (query: { sql: string }) => string {
+  const names = new Map<string, string>();
+  return ({ sql }) => {
+    let name = names.get(sql);
+    if (name === undefined) {
+      // '' is pg's unnamed statement (parsed again on every run).
+      if (names.size >= limit) return '';
+      name = `shop_${createHash('sha1').update(sql).digest('base64url').slice(0, 24)}`;
+      names.set(sql, name);
+    }
+    return name;
+  };
 }
 
 /** The driver adapter a generated Prisma 7 client needs (`new PrismaClient({ adapter })`). */
 export function createPrismaAdapter(databaseUrl: string, options: PrismaAdapterOptions = {}): PrismaPg {
-  return new PrismaPg({
-    connectionString: databaseUrl,
-    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
-  });
+  return new PrismaPg(
+    {
+      connectionString: databaseUrl,
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    },
+    options.preparedStatements === false ? {} : { statementNameGenerator: preparedStatementNames() },
+  );
 }

@@ -3,6 +3,7 @@ export {
   databaseName,
   ensureDatabase,
   type PrismaAdapterOptions,
+  preparedStatementNames,
   redactUrl,
   withDatabase,
 } from './database';

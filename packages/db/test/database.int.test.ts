@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPrismaAdapter, ensureDatabase, withDatabase } from '../src/index';
+import { createPrismaAdapter, ensureDatabase, preparedStatementNames, withDatabase } from '../src/index';
 import { dropDatabase, query, scratchDatabaseUrl } from './scratch';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -52,5 +52,55 @@ describe('createPrismaAdapter', () => {
     } finally {
       await adapter.dispose();
     }
+  });
+
+  it('prepares each statement once per connection (named by its SQL text), unless preparedStatements is false', async () => {
+    const url = withDatabase(scratchDatabaseUrl(), 'postgres');
+    const sql = 'SELECT $1::int + 1 AS next';
+    const preparedOnItsConnection = async (
+      adapter: Awaited<ReturnType<ReturnType<typeof createPrismaAdapter>['connect']>>,
+    ) => {
+      // One query at a time: the pool hands the same idle connection back each time.
+      for (const n of [1, 2, 3]) {
+        const result = await adapter.queryRaw({
+          sql,
+          args: [n],
+          argTypes: [{ scalarType: 'int', arity: 'scalar' }],
+        });
+        expect(result.rows).toEqual([[n + 1]]);
+      }
+      const prepared = await adapter.queryRaw({
+        sql: 'SELECT count(*)::int FROM pg_prepared_statements WHERE statement = $1',
+        args: [sql],
+        argTypes: [{ scalarType: 'string', arity: 'scalar' }],
+      });
+      return prepared.rows[0]?.[0];
+    };
+    const named = await createPrismaAdapter(url).connect();
+    try {
+      expect(await preparedOnItsConnection(named)).toBe(1);
+    } finally {
+      await named.dispose();
+    }
+    const unnamed = await createPrismaAdapter(url, { preparedStatements: false }).connect();
+    try {
+      expect(await preparedOnItsConnection(unnamed)).toBe(0);
+    } finally {
+      await unnamed.dispose();
+    }
+  });
+});
+
+describe('preparedStatementNames', () => {
+  it('gives one SQL text one name, another text another, and none past its limit', () => {
+    const nameOf = preparedStatementNames(2);
+    const a = nameOf({ sql: 'SELECT 1' });
+    expect(a).toMatch(/^shop_/);
+    expect(nameOf({ sql: 'SELECT 1' })).toBe(a);
+    expect(preparedStatementNames()({ sql: 'SELECT 1' })).toBe(a);
+    const b = nameOf({ sql: 'SELECT 2' });
+    expect(b).not.toBe(a);
+    expect(nameOf({ sql: 'SELECT 3' })).toBe('');
+    expect(nameOf({ sql: 'SELECT 2' })).toBe(b);
   });
 });

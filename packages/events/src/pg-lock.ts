@@ -26,10 +26,11 @@ export function pgAdvisoryLock(pool: pg.Pool, key: number | string): PgAdvisoryL
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked',
-        [lockKey],
-      );
+      const { rows } = await client.query<{ locked: boolean }>({
+        name: 'shop_try_advisory_xact_lock',
+        text: 'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked',
+        values: [lockKey],
+      });
       if (!rows[0]?.locked) {
         await client.query('ROLLBACK');
         return false;

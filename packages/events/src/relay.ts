@@ -140,11 +140,13 @@ export class OutboxRelay {
     let sent = undefined as OutboxRow[] | undefined;
     try {
       await this.relayLock(async (client) => {
-        const { rows } = await client.query<OutboxRow>(
-          `SELECT id, topic, key, envelope, trace_context FROM outbox_events
+        // Named statements (here and below): prepared once per connection, not parsed and planned each poll.
+        const { rows } = await client.query<OutboxRow>({
+          name: 'shop_outbox_next_batch',
+          text: `SELECT id, topic, key, envelope, trace_context FROM outbox_events
            WHERE published_at IS NULL ORDER BY sequence LIMIT $1 FOR UPDATE`,
-          [this.batchSize],
-        );
+          values: [this.batchSize],
+        });
         if (rows.length === 0) return;
         try {
           await this.send(rows);
@@ -152,10 +154,11 @@ export class OutboxRelay {
           failed = rows;
           throw error;
         }
-        await client.query(
-          'UPDATE outbox_events SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])',
-          [rows.map((row) => row.id)],
-        );
+        await client.query({
+          name: 'shop_outbox_mark_published',
+          text: 'UPDATE outbox_events SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])',
+          values: [rows.map((row) => row.id)],
+        });
         published = rows.length;
         sent = rows;
       });
@@ -169,9 +172,10 @@ export class OutboxRelay {
   }
 
   private async hasUnpublished(): Promise<boolean> {
-    const { rows } = await this.pool.query<{ waiting: boolean }>(
-      'SELECT EXISTS (SELECT 1 FROM outbox_events WHERE published_at IS NULL) AS waiting',
-    );
+    const { rows } = await this.pool.query<{ waiting: boolean }>({
+      name: 'shop_outbox_waiting',
+      text: 'SELECT EXISTS (SELECT 1 FROM outbox_events WHERE published_at IS NULL) AS waiting',
+    });
     return rows[0]?.waiting === true;
   }
 

@@ -121,6 +121,14 @@ export const envModels = {
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }),
     /** Postgres cancels a statement running longer than this (statement_timeout), freeing its connection. */
     DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.default(5_000),
+    /**
+     * Named prepared statements: Postgres parses and plans each statement once per connection. false behind a
+     * pooler that cannot follow them (PgBouncer in transaction mode before 1.21).
+     */
+    DATABASE_PREPARED_STATEMENTS: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((value) => value === 'true'),
   }),
   redis: z.object({
     REDIS_URL: z

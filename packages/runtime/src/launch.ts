@@ -80,7 +80,10 @@ async function openDeps(
     pool.on('error', (error) => logger.warn({ err: error }, 'postgres pool error'));
     shutdown.register('postgres pool', () => pool.end());
     const adapter = deadlineAwareAdapter(
-      createPrismaAdapter(url, { statementTimeoutMs: Number(config.DATABASE_STATEMENT_TIMEOUT_MS) }),
+      createPrismaAdapter(url, {
+        statementTimeoutMs: Number(config.DATABASE_STATEMENT_TIMEOUT_MS),
+        preparedStatements: config.DATABASE_PREPARED_STATEMENTS !== false,
+      }),
     );
     deps.postgres = {
       url,
