@@ -89,7 +89,8 @@ async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise
   clearTimeout(timer);
 }
 
-const clockTicks = (() => {
+/** Clock ticks per second of /proc's CPU times. */
+export const clockTicks = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
   } catch {
