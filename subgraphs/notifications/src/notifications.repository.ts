@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { newestFirst, olderThan } from '@shop/db';
 import {
   claimEvent,
@@ -100,6 +101,24 @@ function toRecord(row: Notification): NotificationRecord {
   };
 }
 
+/** A notification row as `notificationColumns` returns it from raw SQL. */
+type NotificationRow = Omit<NotificationRecord, 'traceContext' | 'channel'> & { traceContext: unknown };
+
+/** Every column of a notification, named as NotificationRecord names them (for raw SQL). */
+const notificationColumns = Prisma.sql`id::text AS id, user_id::text AS "userId", recipient, type, subject, content,
+  html, status::text AS status, retry_count AS "retryCount", error_message AS "errorMessage",
+  next_attempt_at AS "nextAttemptAt", sent_at AS "sentAt", event_id::text AS "eventId", order_id::text AS "orderId",
+  created_at AS "createdAt", updated_at AS "updatedAt", trace_context AS "traceContext"`;
+
+function rawToRecord(row: NotificationRow): NotificationRecord {
+  return {
+    ...row,
+    type: row.type as NotificationType,
+    channel: 'EMAIL',
+    traceContext: (row.traceContext as TraceCarrier | null) ?? null,
+  };
+}
+
 function whereOf(filter: NotificationFilter): Prisma.NotificationWhereInput {
   return {
     ...(filter.userId === undefined ? {} : { userId: filter.userId }),
@@ -177,12 +196,21 @@ export class NotificationsRepository {
    * (the consumer's span) is stored with it, so the delivery job's send joins the event's trace.
    */
   async create(notification: NewNotification): Promise<NotificationRecord | null> {
-    const rows = await this.prisma.notification.createManyAndReturn({
-      data: [{ ...notification, traceContext: traceCarrier() ?? Prisma.DbNull }],
-      skipDuplicates: true,
-    });
+    // Raw SQL: Prisma's createManyAndReturn cost ~2.7 ms of CPU a call (its query compiler and result
+    // mapping), this ~0.4 ms; it runs for every email.
+    const trace = traceCarrier();
+    const rows = await this.prisma.$queryRaw<NotificationRow[]>`
+      INSERT INTO notifications (id, user_id, recipient, type, subject, content, html, status, error_message,
+                                 event_id, order_id, trace_context, updated_at)
+      VALUES (${randomUUID()}::uuid, ${notification.userId}::uuid, ${notification.recipient},
+              ${notification.type}, ${notification.subject}, ${notification.content}, ${notification.html},
+              ${notification.status ?? 'PENDING'}::"NotificationStatus", ${notification.errorMessage ?? null},
+              ${notification.eventId}::uuid, ${notification.orderId}::uuid,
+              ${trace ? JSON.stringify(trace) : null}::jsonb, now())
+      ON CONFLICT (event_id, recipient) DO NOTHING
+      RETURNING ${notificationColumns}`;
     const row = rows[0];
-    return row === undefined ? null : toRecord(row);
+    return row === undefined ? null : rawToRecord(row);
   }
 
   async findById(id: string): Promise<NotificationRecord | null> {
@@ -215,7 +243,7 @@ export class NotificationsRepository {
    * sender's rows come back after the lease instead of staying claimed.
    */
   async claimDue(limit: number, leaseMs: number): Promise<NotificationRecord[]> {
-    const ids = await this.prisma.$queryRaw<{ id: string }[]>`
+    const rows = await this.prisma.$queryRaw<NotificationRow[]>`
       UPDATE notifications
          SET next_attempt_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
        WHERE id IN (
@@ -224,21 +252,20 @@ export class NotificationsRepository {
           ORDER BY next_attempt_at, id
           LIMIT ${limit}
           FOR UPDATE SKIP LOCKED)
-      RETURNING id`;
-    if (ids.length === 0) return [];
-    const rows = await this.prisma.notification.findMany({
-      where: { id: { in: ids.map((row) => row.id) } },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    });
-    return rows.map(toRecord);
+      RETURNING ${notificationColumns}`;
+    // Oldest first (RETURNING keeps no order).
+    return rows
+      .map(rawToRecord)
+      .sort(
+        (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+      );
   }
 
   /** Delivered: SENT (only while still PENDING, so an admin's change in between is not overwritten). */
   async markSent(id: string, sentAt: Date): Promise<void> {
-    await this.prisma.notification.updateMany({
-      where: { id, status: 'PENDING' },
-      data: { status: 'SENT', sentAt, errorMessage: null },
-    });
+    await this.prisma.$executeRaw`
+      UPDATE notifications SET status = 'SENT', sent_at = ${sentAt}, error_message = NULL, updated_at = now()
+       WHERE id = ${id}::uuid AND status = 'PENDING'`;
   }
 
   /** A failed attempt: PENDING again at `retryAt`, or FAILED for good when `retryAt` is null. */
