@@ -47,6 +47,7 @@ export class BroadcastFeed<T extends EventType = EventType> {
   private readonly subscribers = new Set<FeedSubscription<FeedEvent<T>>>();
   private readonly bufferSize: number;
   private readonly logger: Logger;
+  private readonly recentIds = new RecentIds(10_000);
   private state: 'new' | 'started' | 'stopped' = 'new';
 
   constructor(
@@ -102,6 +103,9 @@ export class BroadcastFeed<T extends EventType = EventType> {
       this.logger.warn({ err: error, topic, offset: message.offset }, 'feed skipped a bad message');
       return;
     }
+    // A message can come again (offsets are committed once a second; a restart or rebalance re-reads what
+    // was read since): each subscriber still gets each event once.
+    if (!this.recentIds.add(event.id)) return;
     for (const subscriber of this.subscribers) {
       try {
         subscriber.offer(event);
@@ -136,6 +140,28 @@ export class BroadcastFeed<T extends EventType = EventType> {
     } finally {
       await admin.disconnect().catch(() => {});
     }
+  }
+}
+
+/** The last `capacity` ids seen, oldest forgotten first. */
+export class RecentIds {
+  private readonly ids = new Set<string>();
+  private readonly order: string[] = [];
+  private next = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  /** false when the id is among the recent ones (a repeat); otherwise remembers it. */
+  add(id: string): boolean {
+    if (this.ids.has(id)) return false;
+    if (this.order.length < this.capacity) this.order.push(id);
+    else {
+      this.ids.delete(this.order[this.next] as string);
+      this.order[this.next] = id;
+      this.next = (this.next + 1) % this.capacity;
+    }
+    this.ids.add(id);
+    return true;
   }
 }
 

@@ -70,6 +70,47 @@ describe('EventConsumer', () => {
     expect(rebuilding).toContain(history.id);
   });
 
+  it('commits handled offsets together once per interval, and what it handled when it stops', async () => {
+    const groupId = `commits-${randomUUID()}`;
+    const handled: string[] = [];
+    const first = await consumer(groupId, handled);
+    const admin = kafka.connection.kafka.admin();
+    await admin.connect();
+    try {
+      const committedCount = async () => {
+        const [offsets] = await admin.fetchOffsets({
+          groupId: kafka.connection.topic(groupId),
+          topics: [kafka.connection.topic('order.shipped')],
+        });
+        const ends = await admin.fetchTopicOffsets(kafka.connection.topic('order.shipped'));
+        return { offsets: offsets?.partitions ?? [], ends };
+      };
+      const events = Array.from({ length: 30 }, () => shipped());
+      await publish(...events);
+      await waitFor('every event handled', () => events.every((e) => handled.includes(e.id)));
+      // Within about one interval (1 s) every partition's committed offset reaches its end.
+      await waitFor('the offsets committed', async () => {
+        const { offsets, ends } = await committedCount();
+        return ends.every((end) => offsets.find((o) => o.partition === end.partition)?.offset === end.offset);
+      });
+
+      // Handled just before stop(): committed by stop(), so the group's next member does not get it again.
+      const last = shipped();
+      await publish(last);
+      await waitFor('the last event handled', () => handled.includes(last.id));
+      await first.stop();
+      running.splice(running.indexOf(first), 1);
+      const again: string[] = [];
+      await consumer(groupId, again);
+      const probe = shipped();
+      await publish(probe);
+      await waitFor('the probe handled by the next member', () => again.includes(probe.id));
+      expect(again).toEqual([probe.id]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('keeps its start position across a restart before it handled anything', async () => {
     const groupId = `restarted-${randomUUID()}`;
     const first = await consumer(groupId, []);
