@@ -15,6 +15,11 @@ export interface BenchSubgraphs {
   stripeSecretKey: string;
   /** Each answers `GET` with SQL statements sent so far, by subgraph (`servers/statements.ts`). */
   statementsUrls: string[];
+  /**
+   * The local Stripe and the SMTP sink in a process of their own (own-processes layout only; in one process
+   * they run inside the subgraphs' process, as in the e2e tests).
+   */
+  standIns?: BenchProcess;
   stop: () => Promise<void>;
 }
 
@@ -43,14 +48,21 @@ export async function startSubgraphsInOwnProcesses(
   const keys = await createTestKeys();
   const [kafka, redis] = await Promise.all([createTestKafka(), createTestRedis()]);
   const processes: BenchProcess[] = [];
+  let standIns: BenchProcess | undefined;
   const stop = async () => {
     await Promise.all(processes.map((p) => p.stop().catch(() => {})));
+    await standIns?.stop().catch(() => {});
     await Promise.all([kafka.cleanup(), redis.cleanup()]);
   };
   try {
+    // The local Stripe and SMTP sink first: payments and notifications are pointed at them (and so start
+    // none of their own), and their CPU is counted apart from ours.
+    standIns = await startProcess('stand-ins', `${servers}stand-ins-process.ts`, env, { nodeArgs });
+    const standInEnv = (standIns.ready as { env: Record<string, string> }).env;
     const shared: Record<string, string> = {
       JWT_PUBLIC_KEY: keys.publicKeyPem,
       JWT_PRIVATE_KEY: keys.privateKeyPem,
+      ...standInEnv,
     };
     const urls: Record<string, string> = {};
     const databases: Record<string, string> = {};
@@ -80,8 +92,15 @@ export async function startSubgraphsInOwnProcesses(
       };
       urls[definition.name] = ready.url;
       if (ready.database) databases[definition.name] = ready.database;
-      if (ready.stripeApiUrl && ready.stripeSecretKey) {
+      if (definition.name === 'payments' && ready.stripeApiUrl && ready.stripeSecretKey) {
         stripe = { stripeApiUrl: ready.stripeApiUrl, stripeSecretKey: ready.stripeSecretKey };
+        // The stand-in sends its webhooks to payments.
+        const response = await fetch(`${ready.stripeApiUrl}/_local/webhooks`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ready.stripeSecretKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ url: new URL('/webhooks/stripe', ready.url).toString() }),
+        });
+        if (!response.ok) throw new Error(`the local Stripe refused its webhook URL: ${response.status}`);
       }
       statementsUrls.push(ready.statementsUrl);
       shared[`${definition.name.toUpperCase()}_URL`] = ready.url;
@@ -94,6 +113,7 @@ export async function startSubgraphsInOwnProcesses(
       privateKeyPem: keys.privateKeyPem,
       ...stripe,
       statementsUrls,
+      standIns,
       stop,
     };
   } catch (error) {
