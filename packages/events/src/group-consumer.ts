@@ -30,6 +30,9 @@ export interface GroupConsumerOptions {
  */
 export const defaultCommitIntervalMs = 1_000;
 
+/** How long stop() waits for the last commit. */
+const stopCommitWaitMs = 2_000;
+
 /** "topic/partition" → the next offset to read there (the handled message's + 1). */
 type PendingCommits = Map<string, { topic: string; partition: number; offset: string }>;
 
@@ -210,8 +213,15 @@ export class GroupConsumer {
     clearInterval(this.commitTimer);
     this.commitTimer = undefined;
     if (consumer) {
-      await this.committing;
-      await this.commitPending(consumer);
+      // Bounded: with the broker away a commit retries for tens of seconds, and a shutdown must not wait for
+      // it (what is not committed comes again after the restart, as after a crash).
+      const committed = this.committing.then(() => this.commitPending(consumer));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        committed,
+        new Promise((resolve) => (timer = setTimeout(resolve, stopCommitWaitMs))),
+      ]);
+      clearTimeout(timer);
     }
     this.consumer = undefined;
     await consumer?.disconnect();
