@@ -91,8 +91,12 @@ export class GroupConsumer {
     let pinned: Promise<void> = Promise.resolve();
     const joined = new Promise<void>((resolve, reject) => {
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-        // Partitions another member now owns: their handled offsets are its business from here on.
+        // Partitions another member now owns: their handled offsets are its business from here on. Ours
+        // not committed yet (after a restart of the consumer, say) are sought to: kafkajs resumes from the
+        // committed offset, which could be a start position that never became durable (then "latest" would
+        // skip what was published meanwhile) or behind messages already handled.
         this.keepPendingOf(payload.memberAssignment);
+        for (const position of this.pending.values()) consumer.seek(position);
         if (startOffsets.size > 0) {
           pinned = this.pinStartOffsets(consumer, startOffsets, payload.memberAssignment);
           startOffsets.clear(); // only at the first join: later joins find the committed offsets
@@ -143,7 +147,7 @@ export class GroupConsumer {
     } catch (error) {
       // Back in, unless a later message of the same partition was handled meanwhile (its offset is higher).
       for (const [key, commit] of batch) if (!this.pending.has(key)) this.pending.set(key, commit);
-      this.options.logger.debug({ err: error }, 'offset commit failed; retried with the next one');
+      this.options.logger.warn({ err: error }, 'offset commit failed; retried with the next one');
     }
   }
 
@@ -191,15 +195,19 @@ export class GroupConsumer {
         return offset === undefined ? [] : [{ topic, partition, offset }];
       }),
     );
-    // Seeking now (synchronously, in the join event) positions the first fetch; the commit below makes
-    // start() wait until the position is durable.
-    for (const pin of pins) consumer.seek(pin);
+    // Seeking now (synchronously, in the join event) positions the first fetch. The positions are pending
+    // commits too: start() waits for the first attempt, and one that failed is retried with the next commit
+    // (and sought to again at a later join) until it is durable.
+    for (const pin of pins) {
+      consumer.seek(pin);
+      this.pending.set(`${pin.topic}/${pin.partition}`, pin);
+    }
     if (pins.length === 0) return;
     // kafkajs accepts commits only once its runner is marked running, right after this join event.
     await new Promise((resolve) => setImmediate(resolve));
-    await consumer.commitOffsets(pins).catch((error: unknown) => {
-      this.options.logger.warn({ err: error }, 'could not commit the start offsets; the seek still applies');
-    });
+    // In the commit chain, so two commits of one partition never race (an older one landing last).
+    this.committing = this.committing.then(() => this.commitPending(consumer));
+    await this.committing;
   }
 
   /** Throws once kafkajs has given up on this consumer (it then consumes nothing). */
