@@ -57,6 +57,8 @@ export class GroupConsumer {
   private pending: PendingCommits = new Map();
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
+  /** "topic/partition" → the highest offset the broker confirmed committing (kafkajs' COMMIT_OFFSETS event). */
+  private readonly confirmed = new Map<string, bigint>();
 
   constructor(
     private readonly connection: KafkaConnection,
@@ -88,6 +90,17 @@ export class GroupConsumer {
       },
     });
     this.consumer = consumer;
+    // kafkajs' commitOffsets resolves without committing anything while its runner is not running (just
+    // before a join completes, during a restart): only this event says a commit reached the broker.
+    consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => {
+      for (const { topic, partitions } of payload.topics) {
+        for (const { partition, offset } of partitions) {
+          const key = `${topic}/${partition}`;
+          const committed = BigInt(String(offset));
+          if (committed > (this.confirmed.get(key) ?? -1n)) this.confirmed.set(key, committed);
+        }
+      }
+    });
     let pinned: Promise<void> = Promise.resolve();
     const joined = new Promise<void>((resolve, reject) => {
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -137,7 +150,11 @@ export class GroupConsumer {
     logger.info({ topics, groupId }, 'consumer joined its group');
   }
 
-  /** Commits what was handled since the last commit; a failed commit is tried again with the next one. */
+  /**
+   * Commits what was handled since the last commit. What the broker did not confirm (a failed commit, or one
+   * kafkajs dropped) is tried again with the next one, unless a later message of the same partition was
+   * handled meanwhile (its offset is higher).
+   */
   private async commitPending(consumer: Consumer): Promise<void> {
     if (this.pending.size === 0 || this.consumer !== consumer) return;
     const batch = this.pending;
@@ -145,9 +162,11 @@ export class GroupConsumer {
     try {
       await consumer.commitOffsets([...batch.values()]);
     } catch (error) {
-      // Back in, unless a later message of the same partition was handled meanwhile (its offset is higher).
-      for (const [key, commit] of batch) if (!this.pending.has(key)) this.pending.set(key, commit);
       this.options.logger.warn({ err: error }, 'offset commit failed; retried with the next one');
+    }
+    for (const [key, commit] of batch) {
+      const durable = (this.confirmed.get(key) ?? -1n) >= BigInt(commit.offset);
+      if (!durable && !this.pending.has(key)) this.pending.set(key, commit);
     }
   }
 
