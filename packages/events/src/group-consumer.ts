@@ -224,9 +224,16 @@ export class GroupConsumer {
     if (pins.length === 0) return;
     // kafkajs accepts commits only once its runner is marked running, right after this join event.
     await new Promise((resolve) => setImmediate(resolve));
-    // In the commit chain, so two commits of one partition never race (an older one landing last).
-    this.committing = this.committing.then(() => this.commitPending(consumer));
-    await this.committing;
+    // start() resolves once the positions are durable (a few tries: kafkajs drops a commit made just before
+    // its runner runs); past that they stay pending and the periodic commit keeps trying.
+    const durable = () =>
+      pins.every((pin) => (this.confirmed.get(`${pin.topic}/${pin.partition}`) ?? -1n) >= BigInt(pin.offset));
+    for (let attempt = 0; attempt < 20 && !durable(); attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      // In the commit chain, so two commits of one partition never race (an older one landing last).
+      this.committing = this.committing.then(() => this.commitPending(consumer));
+      await this.committing;
+    }
   }
 
   /** Throws once kafkajs has given up on this consumer (it then consumes nothing). */
