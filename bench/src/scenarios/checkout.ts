@@ -345,7 +345,6 @@ function subgraphLayout(): 'one process' | 'own processes' {
   return chosen === 'one' ? 'one process' : 'own processes';
 }
 
-/** ", <name> N %" for each process when there is more than one: which one is the busiest. */
 const standInsPart = 'local Stripe + SMTP sink (stand-ins)';
 
 /** Parts run by others (not our code) and the bench's own load: what a checkout costs whatever we change. */
@@ -365,6 +364,7 @@ function machineCpuNote(byPart: [string, number][], placed: number, seconds: num
   return `The whole machine while customers checked out: ${perCheckout(total).toFixed(0)} ms of CPU per checkout (${(total / (seconds * 1000)).toFixed(2)} of its ${cores} cores busy; ${byPart.map(([part, ms]) => `${part} ${perCheckout(ms).toFixed(1)}`).join(', ')} ms). At that cost its cores do at most ${bound(total).toFixed(1)} checkouts/s; Postgres, Kafka, Redis, the stand-ins for Stripe and SMTP (when apart) and the load generator alone take ${perCheckout(theirs).toFixed(1)} ms per checkout, at most ${bound(theirs).toFixed(0)} checkouts/s even if the gateway and the subgraphs cost nothing.`;
 }
 
+/** ", <name> N %" for each process when there is more than one: which one is the busiest. */
 function perProcessShare(subgraphs: BenchSubgraphs, cpuMs: number[], seconds: number): string {
   if (subgraphs.processes.length < 2) return '';
   return `: ${subgraphs.processes

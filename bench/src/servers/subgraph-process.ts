@@ -21,8 +21,6 @@ const subgraph = await startTestSubgraph(definition, { kafka, redis, env, seed: 
 const ready = {
   url: subgraph.url,
   database: subgraph.database?.url,
-  stripeApiUrl: subgraph.env.STRIPE_API_URL,
-  stripeSecretKey: subgraph.env.STRIPE_SECRET_KEY,
   statementsUrl: await serveStatementCounts({ [name]: subgraph }),
 };
 process.stdout.write(`${JSON.stringify({ ready })}\n`);

@@ -67,7 +67,10 @@ export async function startSubgraphsInOwnProcesses(
     const urls: Record<string, string> = {};
     const databases: Record<string, string> = {};
     const statementsUrls: string[] = [];
-    let stripe = { stripeApiUrl: '', stripeSecretKey: '' };
+    const stripe = {
+      stripeApiUrl: standInEnv.STRIPE_API_URL ?? '',
+      stripeSecretKey: standInEnv.STRIPE_SECRET_KEY ?? '',
+    };
     for (const definition of await loadSubgraphs()) {
       const child = await startProcess(
         definition.name,
@@ -86,18 +89,15 @@ export async function startSubgraphsInOwnProcesses(
       const ready = child.ready as {
         url: string;
         database?: string;
-        stripeApiUrl?: string;
-        stripeSecretKey?: string;
         statementsUrl: string;
       };
       urls[definition.name] = ready.url;
       if (ready.database) databases[definition.name] = ready.database;
-      if (definition.name === 'payments' && ready.stripeApiUrl && ready.stripeSecretKey) {
-        stripe = { stripeApiUrl: ready.stripeApiUrl, stripeSecretKey: ready.stripeSecretKey };
+      if (definition.name === 'payments') {
         // The stand-in sends its webhooks to payments.
-        const response = await fetch(`${ready.stripeApiUrl}/_local/webhooks`, {
+        const response = await fetch(`${stripe.stripeApiUrl}/_local/webhooks`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${ready.stripeSecretKey}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${stripe.stripeSecretKey}`, 'content-type': 'application/json' },
           body: JSON.stringify({ url: new URL('/webhooks/stripe', ready.url).toString() }),
         });
         if (!response.ok) throw new Error(`the local Stripe refused its webhook URL: ${response.status}`);

@@ -17,8 +17,6 @@ export interface GroupConsumerOptions {
   partitionsConsumedConcurrently?: number | undefined;
   logger: Logger;
   eachMessage: (payload: EachMessagePayload) => Promise<void>;
-  /** How often handled messages' offsets are committed (default `defaultCommitIntervalMs`). */
-  commitIntervalMs?: number | undefined;
 }
 
 /**
@@ -28,13 +26,15 @@ export interface GroupConsumerOptions {
  * committed; after a crash or a rebalance up to an interval of handled messages comes again, which the
  * handlers' idempotency (and the feeds' recent ids) absorbs. Kafka's Java consumer commits every 5 s.
  */
-export const defaultCommitIntervalMs = 1_000;
+export const commitIntervalMs = 1_000;
 
 /** How long stop() waits for the last commit. */
 const stopCommitWaitMs = 2_000;
 
 /** "topic/partition" → the next offset to read there (the handled message's + 1). */
 type PendingCommits = Map<string, { topic: string; partition: number; offset: string }>;
+
+const positionKey = (topic: string, partition: number | string) => `${topic}/${partition}`;
 
 /** topic → partition → offset */
 type StartOffsets = Map<string, Map<number, string>>;
@@ -95,7 +95,7 @@ export class GroupConsumer {
     consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => {
       for (const { topic, partitions } of payload.topics) {
         for (const { partition, offset } of partitions) {
-          const key = `${topic}/${partition}`;
+          const key = positionKey(topic, partition);
           const committed = BigInt(String(offset));
           if (committed > (this.confirmed.get(key) ?? -1n)) this.confirmed.set(key, committed);
         }
@@ -133,21 +133,29 @@ export class GroupConsumer {
       eachMessage: async (payload) => {
         await this.options.eachMessage(payload);
         const { topic, partition, message } = payload;
-        this.pending.set(`${topic}/${partition}`, {
+        this.pending.set(positionKey(topic, partition), {
           topic,
           partition,
           offset: (BigInt(message.offset) + 1n).toString(),
         });
       },
     });
-    const interval = this.options.commitIntervalMs ?? defaultCommitIntervalMs;
-    this.commitTimer = setInterval(() => {
-      this.committing = this.committing.then(() => this.commitPending(consumer));
-    }, interval);
+    this.commitTimer = setInterval(() => void this.queueCommit(consumer), commitIntervalMs);
     this.commitTimer.unref();
     await joined;
     await pinned;
     logger.info({ topics, groupId }, 'consumer joined its group');
+  }
+
+  /** commitPending after the commits already queued, so two commits of one partition never race (an older one landing last). */
+  private queueCommit(consumer: Consumer): Promise<void> {
+    this.committing = this.committing.then(() => this.commitPending(consumer));
+    return this.committing;
+  }
+
+  /** Whether the broker confirmed a commit of this partition at `offset` or later. */
+  private isDurable(key: string, offset: string): boolean {
+    return (this.confirmed.get(key) ?? -1n) >= BigInt(offset);
   }
 
   /**
@@ -165,8 +173,7 @@ export class GroupConsumer {
       this.options.logger.warn({ err: error }, 'offset commit failed; retried with the next one');
     }
     for (const [key, commit] of batch) {
-      const durable = (this.confirmed.get(key) ?? -1n) >= BigInt(commit.offset);
-      if (!durable && !this.pending.has(key)) this.pending.set(key, commit);
+      if (!this.isDurable(key, commit.offset) && !this.pending.has(key)) this.pending.set(key, commit);
     }
   }
 
@@ -219,7 +226,7 @@ export class GroupConsumer {
     // (and sought to again at a later join) until it is durable.
     for (const pin of pins) {
       consumer.seek(pin);
-      this.pending.set(`${pin.topic}/${pin.partition}`, pin);
+      this.pending.set(positionKey(pin.topic, pin.partition), pin);
     }
     if (pins.length === 0) return;
     // kafkajs accepts commits only once its runner is marked running, right after this join event.
@@ -227,12 +234,10 @@ export class GroupConsumer {
     // start() resolves once the positions are durable (a few tries: kafkajs drops a commit made just before
     // its runner runs); past that they stay pending and the periodic commit keeps trying.
     const durable = () =>
-      pins.every((pin) => (this.confirmed.get(`${pin.topic}/${pin.partition}`) ?? -1n) >= BigInt(pin.offset));
+      pins.every((pin) => this.isDurable(positionKey(pin.topic, pin.partition), pin.offset));
     for (let attempt = 0; attempt < 20 && !durable(); attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-      // In the commit chain, so two commits of one partition never race (an older one landing last).
-      this.committing = this.committing.then(() => this.commitPending(consumer));
-      await this.committing;
+      await this.queueCommit(consumer);
     }
   }
 
@@ -249,7 +254,7 @@ export class GroupConsumer {
     if (consumer) {
       // Bounded: with the broker away a commit retries for tens of seconds, and a shutdown must not wait for
       // it (what is not committed comes again after the restart, as after a crash).
-      const committed = this.committing.then(() => this.commitPending(consumer));
+      const committed = this.queueCommit(consumer);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         committed,

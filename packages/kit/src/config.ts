@@ -58,8 +58,14 @@ const pem = (label: string) =>
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+/** `true` or `false` (nothing else), as a boolean. */
+const flag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'])
+    .default(fallback)
+    .transform((value) => value === 'true');
 
-export const envSchemas = { csv, pem, port, positiveInt };
+export const envSchemas = { csv, pem, port, positiveInt, flag };
 
 /**
  * Env models, opted into one by one: a service composes the ones it needs (`z.object({ ...a.shape, ...b.shape })`
@@ -84,10 +90,7 @@ export const envModels = {
       METRICS_PORT: port.default(defaultPort + 6400),
       /** Interface of the metrics port; empty: the same as HOST. */
       METRICS_HOST: z.string().default(''),
-      METRICS_ENABLED: z
-        .enum(['true', 'false'])
-        .default('true')
-        .transform((value) => value === 'true'),
+      METRICS_ENABLED: flag('true'),
     }),
   /**
    * What one operation may ask for, at the gateway and on every subgraph (HTTP and websocket); see the cost
@@ -125,10 +128,7 @@ export const envModels = {
      * Named prepared statements: Postgres parses and plans each statement once per connection. false behind a
      * pooler that cannot follow them (PgBouncer in transaction mode before 1.21).
      */
-    DATABASE_PREPARED_STATEMENTS: z
-      .enum(['true', 'false'])
-      .default('true')
-      .transform((value) => value === 'true'),
+    DATABASE_PREPARED_STATEMENTS: flag('true'),
   }),
   redis: z.object({
     REDIS_URL: z
@@ -149,10 +149,7 @@ export const envModels = {
     SMTP_USER: z.string().default(''),
     SMTP_PASS: z.string().default(''),
     /** true: TLS from the first byte (port 465); false: STARTTLS when the server offers it. */
-    SMTP_SECURE: z
-      .enum(['true', 'false'])
-      .default('false')
-      .transform((value) => value === 'true'),
+    SMTP_SECURE: flag('false'),
     MAIL_FROM: z.string().min(3).default('Shop <no-reply@shop.local>'),
   }),
   stripe: z.object({

@@ -78,29 +78,6 @@ export interface NotificationPosition {
   id: string;
 }
 
-function toRecord(row: Notification): NotificationRecord {
-  return {
-    id: row.id,
-    userId: row.userId,
-    recipient: row.recipient,
-    type: row.type as NotificationType,
-    channel: 'EMAIL',
-    subject: row.subject,
-    content: row.content,
-    html: row.html,
-    status: row.status,
-    retryCount: row.retryCount,
-    errorMessage: row.errorMessage,
-    nextAttemptAt: row.nextAttemptAt,
-    sentAt: row.sentAt,
-    eventId: row.eventId,
-    orderId: row.orderId,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-    traceContext: (row.traceContext as TraceCarrier | null) ?? null,
-  };
-}
-
 /** A notification row as `notificationColumns` returns it from raw SQL. */
 type NotificationRow = Omit<NotificationRecord, 'traceContext' | 'channel'> & { traceContext: unknown };
 
@@ -110,7 +87,8 @@ const notificationColumns = Prisma.sql`id::text AS id, user_id::text AS "userId"
   next_attempt_at AS "nextAttemptAt", sent_at AS "sentAt", event_id::text AS "eventId", order_id::text AS "orderId",
   created_at AS "createdAt", updated_at AS "updatedAt", trace_context AS "traceContext"`;
 
-function rawToRecord(row: NotificationRow): NotificationRecord {
+/** A notification as the rest of the subgraph sees it, from a Prisma row or a raw one. */
+function toRecord(row: Notification | NotificationRow): NotificationRecord {
   return {
     ...row,
     type: row.type as NotificationType,
@@ -210,7 +188,7 @@ export class NotificationsRepository {
       ON CONFLICT (event_id, recipient) DO NOTHING
       RETURNING ${notificationColumns}`;
     const row = rows[0];
-    return row === undefined ? null : rawToRecord(row);
+    return row === undefined ? null : toRecord(row);
   }
 
   async findById(id: string): Promise<NotificationRecord | null> {
@@ -243,22 +221,20 @@ export class NotificationsRepository {
    * sender's rows come back after the lease instead of staying claimed.
    */
   async claimDue(limit: number, leaseMs: number): Promise<NotificationRecord[]> {
+    // Oldest first: RETURNING keeps no order, the SELECT over it does.
     const rows = await this.prisma.$queryRaw<NotificationRow[]>`
-      UPDATE notifications
-         SET next_attempt_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
-       WHERE id IN (
-         SELECT id FROM notifications
-          WHERE status = 'PENDING' AND next_attempt_at <= now()
-          ORDER BY next_attempt_at, id
-          LIMIT ${limit}
-          FOR UPDATE SKIP LOCKED)
-      RETURNING ${notificationColumns}`;
-    // Oldest first (RETURNING keeps no order).
-    return rows
-      .map(rawToRecord)
-      .sort(
-        (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-      );
+      WITH claimed AS (
+        UPDATE notifications
+           SET next_attempt_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
+         WHERE id IN (
+           SELECT id FROM notifications
+            WHERE status = 'PENDING' AND next_attempt_at <= now()
+            ORDER BY next_attempt_at, id
+            LIMIT ${limit}
+            FOR UPDATE SKIP LOCKED)
+        RETURNING *)
+      SELECT ${notificationColumns} FROM claimed ORDER BY created_at, id`;
+    return rows.map(toRecord);
   }
 
   /** Delivered: SENT (only while still PENDING, so an admin's change in between is not overwritten). */
